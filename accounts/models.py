@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    class Theme(models.TextChoices):
+        AUTO = "auto", _("System")
+        LIGHT = "light", _("Light")
+        DARK = "dark", _("Dark")
+
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("Empty: follow the browser."),
+    )
+    theme = models.CharField(_("colour mode"), max_length=8, choices=Theme.choices, default=Theme.AUTO)
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+    @cached_property
+    def is_agent(self) -> bool:
+        """IT staff: members of the IT staff group, and superusers. Cached for one request."""
+        if not self.is_active:
+            return False
+        if self.is_superuser:
+            return True
+        return self.groups.filter(name=settings.IT_STAFF_GROUP).exists()

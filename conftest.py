@@ -1,0 +1,106 @@
+"""Shared personas and a small problem-source tree for every app's tests."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from accounts.models import User
+from tickets import problem_sources, services
+from tickets.models import Ticket
+
+
+@pytest.fixture(autouse=True)
+def attachment_root(settings, tmp_path):
+    settings.ATTACHMENT_ROOT = tmp_path / "attachments"
+    return settings.ATTACHMENT_ROOT
+
+
+@pytest.fixture(autouse=True)
+def plain_static_storage(settings):
+    # Tests run with DEBUG off but without collectstatic; the manifest storage would need it.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def make_user(username: str, *, agent: bool = False, **fields) -> User:
+    fields.setdefault("first_name", username.capitalize())
+    fields.setdefault("last_name", "Tester")
+    fields.setdefault("email", f"{username}@example.com")
+    user = User.objects.create_user(username=username, password=f"{username}-pass-123", **fields)
+    if agent:
+        group, _ = Group.objects.get_or_create(name="IT staff")
+        user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def employee(db):
+    return make_user("erika")
+
+
+@pytest.fixture
+def other_employee(db):
+    return make_user("otto")
+
+
+@pytest.fixture
+def agent(db):
+    return make_user("anna", agent=True)
+
+
+@pytest.fixture
+def second_agent(db):
+    return make_user("bernd", agent=True)
+
+
+@pytest.fixture
+def admin(db):
+    return User.objects.create_superuser("root", "root@example.com", "root-pass-123")
+
+
+@pytest.fixture
+def tree(db):
+    """Hardware › Printer › Paper jam / Toner; Hardware › Other (selectable inner node); Software."""
+    create = problem_sources.problem_source_create
+    hardware = create(name_en="Hardware", name_de="Hardware", icon="pc-display")
+    printer = create(parent=hardware, name_en="Printer", name_de="Drucker", icon="printer")
+    paper_jam = create(parent=printer, name_en="Paper jam", name_de="Papierstau", help_text_en="Paper is stuck")
+    toner = create(parent=printer, name_en="Toner empty", name_de="Toner leer")
+    laptop = create(parent=hardware, name_en="Laptop", name_de="Laptop", is_selectable=True)
+    battery = create(parent=laptop, name_en="Battery", name_de="Akku")
+    retired = create(parent=hardware, name_en="Fax", name_de="Fax", is_active=False)
+    retired_child = create(parent=retired, name_en="Fax paper", name_de="Faxpapier")
+    software = create(name_en="Software", name_de="Software", icon="window")
+    return {
+        "hardware": hardware,
+        "printer": printer,
+        "paper_jam": paper_jam,
+        "toner": toner,
+        "laptop": laptop,
+        "battery": battery,
+        "retired": retired,
+        "retired_child": retired_child,
+        "software": software,
+    }
+
+
+@pytest.fixture
+def ticket(employee, tree) -> Ticket:
+    return services.ticket_create(
+        requester=employee,
+        problem_source=tree["paper_jam"],
+        title="Printer on floor 2 jams",
+        description="Every **second** page jams.",
+        priority=Ticket.Priority.NORMAL,
+    )
+
+
+@pytest.fixture
+def other_ticket(other_employee, tree) -> Ticket:
+    return services.ticket_create(
+        requester=other_employee,
+        problem_source=tree["software"],
+        title="Excel crashes",
+        description="When I open the budget sheet.",
+    )

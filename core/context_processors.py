@@ -1,0 +1,12 @@
+from django.conf import settings
+
+
+def ui(request):
+    """What the layout needs on every page: the theme to render and the language switch."""
+    user = getattr(request, "user", None)
+    theme = user.theme if user is not None and user.is_authenticated else "auto"
+    return {
+        "ui_theme": theme,
+        "ui_languages": settings.LANGUAGES,
+        "ui_is_agent": bool(user is not None and user.is_authenticated and user.is_agent),
+    }

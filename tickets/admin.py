@@ -1,0 +1,92 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from mptt.admin import DraggableMPTTAdmin
+
+from tickets.models import Attachment, Comment, ProblemSource, Ticket, TicketEvent
+from tickets.problem_sources import tree_write_lock
+
+
+@admin.register(ProblemSource)
+class ProblemSourceAdmin(DraggableMPTTAdmin):
+    """Drag-and-drop tree editing; every write runs under the tree write lock."""
+
+    list_display = ["tree_actions", "indented_title", "name_de", "icon", "is_active", "is_selectable"]
+    list_display_links = ["indented_title"]
+    list_filter = ["is_active", "is_selectable"]
+    search_fields = ["name_en", "name_de"]
+    fields = ["parent", "name_en", "name_de", "help_text_en", "help_text_de", "icon", "is_active", "is_selectable"]
+    mptt_level_indent = 24
+
+    def indented_title(self, item):
+        return super().indented_title(item)
+
+    indented_title.short_description = _("name")
+
+    def _locked_if_post(self, request, view, *args, **kwargs):
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        with tree_write_lock():
+            return view(request, *args, **kwargs)
+
+    def changeform_view(self, request, *args, **kwargs):
+        return self._locked_if_post(request, super().changeform_view, *args, **kwargs)
+
+    def changelist_view(self, request, *args, **kwargs):
+        # Covers drag-and-drop moves and bulk actions, which both POST to the changelist.
+        return self._locked_if_post(request, super().changelist_view, *args, **kwargs)
+
+    def delete_view(self, request, *args, **kwargs):
+        return self._locked_if_post(request, super().delete_view, *args, **kwargs)
+
+
+class CommentInline(admin.TabularInline):
+    model = Comment
+    fields = ["author", "is_internal", "body", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = ["pk", "title", "status", "priority", "requester", "assignee", "problem_source", "created_at"]
+    list_filter = ["status", "priority"]
+    search_fields = ["title", "requester__username", "requester__email"]
+    list_select_related = ["requester", "assignee", "problem_source"]
+    raw_id_fields = ["requester", "assignee", "problem_source"]
+    readonly_fields = ["created_at", "updated_at", "resolved_at", "closed_at"]
+    fields = [
+        "title",
+        "description",
+        "requester",
+        "assignee",
+        "problem_source",
+        "status",
+        "priority",
+        "due_date",
+        *readonly_fields,
+    ]
+    inlines = [CommentInline]
+    date_hierarchy = "created_at"
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "ticket", "kind", "actor", "old_value", "new_value", "is_internal"]
+    list_filter = ["kind", "is_internal"]
+    list_select_related = ["ticket", "actor"]
+    raw_id_fields = ["ticket", "actor", "comment", "attachment"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the history is a record, not a draft
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "ticket", "content_type", "size", "uploaded_by", "created_at"]
+    list_select_related = ["ticket", "uploaded_by"]
+    fields = ["ticket", "comment", "original_name", "content_type", "size", "is_internal", "uploaded_by", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,255 @@
+from django import forms
+from django.db.models import Q
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from accounts.roles import agents
+from tickets import problem_sources
+from tickets.attachments import ALLOWED_EXTENSIONS, CheckedFile, check_upload
+from tickets.models import ProblemSource, Ticket
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Several files in one input, each checked by content; the count is capped by settings."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("Attachments"))
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("accept", ",".join(f".{ext}" for ext in ALLOWED_EXTENSIONS))
+
+    def clean(self, data, initial=None) -> list[CheckedFile]:
+        uploads = [upload for upload in (data or []) if upload] if isinstance(data, (list, tuple)) else [data] if data else []
+        if not uploads:
+            if self.required:
+                raise ValidationError(self.error_messages["required"], code="required")
+            return []
+        limit = settings.ATTACHMENT_MAX_FILES
+        if len(uploads) > limit:
+            raise ValidationError(
+                ngettext("At most %(limit)d file can be added at once.", "At most %(limit)d files can be added at once.", limit)
+                % {"limit": limit}
+            )
+        errors, checked = [], []
+        for upload in uploads:
+            try:
+                checked.append(check_upload(upload))
+            except ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            raise ValidationError(errors)
+        return checked
+
+
+class TicketCreateForm(forms.Form):
+    problem_source = forms.ModelChoiceField(
+        queryset=ProblemSource.objects.all(),
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("Please choose a problem source first."),
+            "invalid_choice": _("That problem source does not exist. Please choose again."),
+        },
+    )
+    title = forms.CharField(label=_("Title"), max_length=200, strip=True)
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("What happened, what did you expect, since when? Markdown works; paste screenshots here."),
+    )
+    priority = forms.TypedChoiceField(
+        label=_("Urgency"),
+        choices=Ticket.Priority.choices,
+        coerce=int,
+        initial=Ticket.Priority.NORMAL,
+        widget=forms.RadioSelect,
+    )
+    attachments = AttachmentsField()
+
+    def clean_problem_source(self):
+        node = self.cleaned_data["problem_source"]
+        error = problem_sources.pickable_error(node)
+        if error:
+            raise ValidationError(error)
+        return node
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label=_("Comment"), max_length=20000, widget=forms.Textarea(attrs={"rows": 4}), strip=True
+    )
+    is_internal = forms.BooleanField(label=_("Internal note (IT staff only)"), required=False)
+    attachments = AttachmentsField()
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not user.is_agent:
+            # Employees never see the switch, and a crafted POST value is ignored.
+            del self.fields["is_internal"]
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned.setdefault("is_internal", False)
+        return cleaned
+
+
+class AttachmentForm(forms.Form):
+    attachments = AttachmentsField(required=True)
+
+
+def _source_label(node: ProblemSource) -> str:
+    return f"{'— ' * node.level}{node.name}"
+
+
+class ProblemSourceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return _source_label(obj)
+
+
+class TicketUpdateForm(forms.Form):
+    """What an agent changes on a ticket. Employees never get this form."""
+
+    status = forms.ChoiceField(label=_("Status"), choices=Ticket.Status.choices)
+    priority = forms.TypedChoiceField(label=_("Priority"), choices=Ticket.Priority.choices, coerce=int)
+    assignee = forms.ModelChoiceField(
+        label=_("Responsible"), queryset=get_user_model().objects.none(), required=False, empty_label=_("Unassigned")
+    )
+    problem_source = ProblemSourceChoiceField(
+        label=_("Problem source"), queryset=ProblemSource.objects.order_by("tree_id", "lft")
+    )
+    due_date = forms.DateField(label=_("Due date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, ticket: Ticket, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "status": ticket.status,
+                "priority": ticket.priority,
+                "assignee": ticket.assignee_id,
+                "problem_source": ticket.problem_source_id,
+                "due_date": ticket.due_date,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = agents()
+
+
+class TicketFilterForm(forms.Form):
+    """The ticket list's filters, all in the URL. Every value is validated against an allow-list."""
+
+    SORTS = {
+        "-created": ("-created_at", "-pk"),
+        "created": ("created_at", "pk"),
+        "-updated": ("-updated_at", "-pk"),
+        "updated": ("updated_at", "pk"),
+        "priority": ("priority", "-created_at", "-pk"),
+        "-priority": ("-priority", "-created_at", "-pk"),
+        "due": ("due_date", "-created_at", "-pk"),
+        "status": ("status_rank", "-created_at", "-pk"),
+        "title": ("title", "pk"),
+    }
+    SORT_CHOICES = [
+        ("-created", _("Newest first")),
+        ("created", _("Oldest first")),
+        ("-updated", _("Recently updated")),
+        ("-priority", _("Highest priority")),
+        ("priority", _("Lowest priority")),
+        ("due", _("Due date")),
+        ("status", _("Status")),
+        ("title", _("Title")),
+    ]
+    PAGE_SIZES = [25, 50, 100]
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    status = forms.MultipleChoiceField(label=_("Status"), required=False, choices=[("open", _("Open")), *Ticket.Status.choices])
+    priority = forms.TypedMultipleChoiceField(
+        label=_("Priority"), required=False, choices=Ticket.Priority.choices, coerce=int
+    )
+    source = ProblemSourceChoiceField(
+        label=_("Problem source"),
+        required=False,
+        queryset=ProblemSource.objects.order_by("tree_id", "lft"),
+        empty_label=_("Any"),
+        help_text=_("Includes everything below it."),
+    )
+    assignee = forms.ChoiceField(label=_("Responsible"), required=False)
+    requester = forms.CharField(label=_("Requester"), required=False, max_length=150)
+    created_from = forms.DateField(label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(label=_("Created until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
+    per_page = forms.TypedChoiceField(
+        label=_("Per page"), required=False, coerce=int, choices=[(size, size) for size in PAGE_SIZES], empty_value=25
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if user.is_agent:
+            self.fields["assignee"].choices = [
+                ("", _("Anyone")),
+                ("me", _("Me")),
+                ("none", _("Unassigned")),
+                *[(str(agent.pk), agent.display_name) for agent in agents()],
+            ]
+        else:
+            for name in ("assignee", "requester"):
+                del self.fields[name]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("created_from"), cleaned.get("created_to")
+        if start and end and start > end:
+            self.add_error("created_to", _("The end date lies before the start date."))
+        return cleaned
+
+    def filter(self, tickets, *, with_status: bool = True):
+        """Apply the valid filters to ``tickets``; invalid ones are reported by the form and skipped."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        statuses = (data.get("status") or []) if with_status else []
+        if "open" in statuses:
+            statuses = {*statuses, *Ticket.Status.open_values()} - {"open"}
+        if statuses:
+            tickets = tickets.filter(status__in=statuses)
+        if data.get("priority"):
+            tickets = tickets.filter(priority__in=data["priority"])
+        if data.get("source"):
+            tickets = tickets.in_subtree(data["source"])
+        assignee = data.get("assignee")
+        if assignee == "me":
+            tickets = tickets.filter(assignee=self.user)
+        elif assignee == "none":
+            tickets = tickets.filter(assignee__isnull=True)
+        elif assignee:
+            tickets = tickets.filter(assignee_id=int(assignee))
+        requester = data.get("requester")
+        if requester:
+            tickets = tickets.filter(
+                Q(requester__username__iexact=requester)
+                | Q(requester__email__iexact=requester)
+                | Q(requester__last_name__iexact=requester)
+                | Q(requester__first_name__iexact=requester)
+            )
+        if data.get("created_from"):
+            tickets = tickets.filter(created_at__date__gte=data["created_from"])
+        if data.get("created_to"):
+            tickets = tickets.filter(created_at__date__lte=data["created_to"])
+        if data.get("q"):
+            tickets = tickets.search(data["q"], user=self.user)
+        return tickets
+
+    def ordering(self) -> tuple[str, ...]:
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        return self.SORTS[data.get("sort") or "-created"]
+
+    def page_size(self) -> int:
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        return data.get("per_page") or self.PAGE_SIZES[0]

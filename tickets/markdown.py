@@ -1,0 +1,42 @@
+"""Markdown for descriptions and comments: rendered, then sanitised with nh3 (an allow-list).
+
+Raw HTML in the source is escaped by Markdown's own rules and whatever still comes out is cleaned:
+only the tags below survive and links keep only http, https and mailto targets, so ``javascript:``,
+``data:`` and ``vbscript:`` links in any spelling are dropped.
+"""
+
+import markdown as markdown_lib
+import nh3
+from django.utils.safestring import SafeString, mark_safe
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote",
+    "ul", "ol", "li", "a", "h1", "h2", "h3", "h4", "h5", "h6",
+    "table", "thead", "tbody", "tr", "th", "td", "del",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
+ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+
+
+class _EscapeHtml(markdown_lib.Extension):
+    """Treat HTML in the source as text: users write Markdown, not markup."""
+
+    def extendMarkdown(self, md):  # noqa: N802 - the Markdown API's name
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+
+
+def render_markdown(text: str) -> SafeString:
+    html = markdown_lib.markdown(
+        text or "",
+        extensions=["fenced_code", "tables", "sane_lists", "nl2br", _EscapeHtml()],
+        output_format="html",
+    )
+    cleaned = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=ALLOWED_URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+    )
+    return mark_safe(cleaned)  # noqa: S308 - sanitised by nh3 just above

@@ -1,0 +1,348 @@
+import os
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Case, Exists, OuterRef, Q, When
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from mptt.models import MPTTModel, TreeForeignKey
+from mptt.querysets import TreeQuerySet
+
+
+class ProblemSourceQuerySet(TreeQuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def with_active_children(self):
+        """Annotate ``has_active_children`` with one subquery instead of a query per node."""
+        children = ProblemSource.objects.filter(parent=OuterRef("pk"), is_active=True)
+        return self.annotate(has_active_children=Exists(children))
+
+
+class ProblemSource(MPTTModel):
+    """A node of the tree employees drill down to say what their problem is about.
+
+    Tree writes must go through ``tickets.problem_sources`` (or the admin, which uses it) so that
+    they run under the tree write lock.
+    """
+
+    parent = TreeForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent"),
+    )
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    name_de = models.CharField(_("name (German)"), max_length=100, blank=True)
+    help_text_en = models.CharField(_("help text (English)"), max_length=300, blank=True)
+    help_text_de = models.CharField(_("help text (German)"), max_length=300, blank=True)
+    icon = models.CharField(
+        _("icon"),
+        max_length=40,
+        blank=True,
+        validators=[RegexValidator(r"^[a-z0-9-]+$", _("Use a Bootstrap Icons name such as 'printer'."))],
+        help_text=_("A Bootstrap Icons name, for example 'printer' or 'wifi'."),
+    )
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive nodes and their subtrees are hidden from the picker.")
+    )
+    is_selectable = models.BooleanField(
+        _("selectable"),
+        default=False,
+        help_text=_("Lets employees file a ticket here although the node has children (for 'Other / not sure')."),
+    )
+
+    objects = ProblemSourceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("problem source")
+        verbose_name_plural = _("problem sources")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def _localised(self, english: str, german: str) -> str:
+        if (get_language() or "en").startswith("de"):
+            return german or english
+        return english or german
+
+    @property
+    def name(self) -> str:
+        return self._localised(self.name_en, self.name_de)
+
+    @property
+    def help_text(self) -> str:
+        return self._localised(self.help_text_en, self.help_text_de)
+
+    def subtree_filter(self, prefix: str = "") -> Q:
+        """A Q object matching this node and its descendants by the MPTT range, for any relation."""
+        return Q(
+            **{
+                f"{prefix}tree_id": self.tree_id,
+                f"{prefix}lft__gte": self.lft,
+                f"{prefix}rght__lte": self.rght,
+            }
+        )
+
+
+class TicketQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The one rule of who sees which ticket: agents see all, everyone else their own."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_agent:
+            return self
+        return self.filter(requester=user)
+
+    def open(self):
+        return self.filter(status__in=Ticket.Status.open_values())
+
+    def overdue(self, today=None):
+        return self.open().filter(due_date__lt=today or timezone.localdate())
+
+    def with_status_rank(self):
+        """``status_rank`` follows the workflow order, for sorting by status."""
+        whens = [When(status=value, then=rank) for rank, value in enumerate(Ticket.Status.values)]
+        return self.annotate(status_rank=Case(*whens, default=len(whens), output_field=models.IntegerField()))
+
+    def in_subtree(self, node: ProblemSource):
+        return self.filter(node.subtree_filter("problem_source__"))
+
+    def search(self, text: str, *, user):
+        """Full-text search on PostgreSQL, substring match elsewhere; internal notes for agents only."""
+        from tickets.search import search_tickets
+
+        return search_tickets(self, text, include_internal=user.is_agent)
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        IN_PROGRESS = "in_progress", _("In progress")
+        WAITING = "waiting", _("Waiting for requester")
+        RESOLVED = "resolved", _("Resolved")
+        CLOSED = "closed", _("Closed")
+
+        @classmethod
+        def open_values(cls) -> list[str]:
+            return [cls.NEW, cls.IN_PROGRESS, cls.WAITING]
+
+    class Priority(models.IntegerChoices):
+        LOW = 1, _("Low")
+        NORMAL = 2, _("Normal")
+        HIGH = 3, _("High")
+
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), max_length=20000)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets", verbose_name=_("requester")
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("responsible"),
+    )
+    problem_source = models.ForeignKey(
+        ProblemSource, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("problem source")
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="ticket_status_created"),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            models.Index(fields=["requester", "-created_at"], name="ticket_requester_created"),
+            models.Index(fields=["problem_source", "status"], name="ticket_source_status"),
+            models.Index(fields=["priority", "-created_at"], name="ticket_priority_created"),
+            models.Index(fields=["-updated_at"], name="ticket_updated"),
+            models.Index(fields=["due_date"], name="ticket_due", condition=Q(due_date__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("tickets:detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in Ticket.Status.open_values()
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.due_date is not None and self.due_date < timezone.localdate()
+
+    @property
+    def finished_at(self):
+        return self.closed_at if self.status == Ticket.Status.CLOSED else self.resolved_at
+
+    def can_be_reopened_by(self, user) -> bool:
+        if self.is_open:
+            return False
+        if user.is_agent:
+            return True
+        if user.pk != self.requester_id or self.finished_at is None:
+            return False
+        return timezone.now() - self.finished_at <= timedelta(days=settings.TICKET_REOPEN_DAYS)
+
+    def can_be_closed_by(self, user) -> bool:
+        return self.status != Ticket.Status.CLOSED and (user.pk == self.requester_id or user.is_agent)
+
+
+class Comment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("comment"), max_length=20000)
+    is_internal = models.BooleanField(_("internal note"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.author} on #{self.ticket_id}"
+
+
+def attachment_path(instance, filename: str) -> str:
+    """A random stored name without the uploader's extension: nothing about it is guessable."""
+    now = timezone.now()
+    return f"{now:%Y/%m}/{secrets.token_hex(16)}"
+
+
+class AttachmentStorage(FileSystemStorage):
+    """Files under ATTACHMENT_ROOT, read at use time (not import time) so tests can move it."""
+
+    def __init__(self):
+        super().__init__(base_url=None)
+
+    @property
+    def base_location(self):
+        return str(settings.ATTACHMENT_ROOT)
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+
+attachment_storage = AttachmentStorage()
+
+
+class AttachmentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Attachments of tickets the user may see; internal ones only for agents."""
+        visible = self.filter(ticket__in=Ticket.objects.visible_to(user))
+        if user.is_authenticated and user.is_agent:
+            return visible
+        return visible.filter(is_internal=False)
+
+
+class Attachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to=attachment_path, storage=attachment_storage, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    is_internal = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AttachmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("tickets:attachment", args=[self.ticket_id, self.pk])
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class TicketEventQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Events of visible tickets; internal events (notes) only for agents."""
+        visible = self.filter(ticket__in=Ticket.objects.visible_to(user))
+        if user.is_authenticated and user.is_agent:
+            return visible
+        return visible.filter(is_internal=False)
+
+    def for_timeline(self):
+        return self.select_related("actor", "comment", "attachment").order_by("created_at", "pk")
+
+
+class TicketEvent(models.Model):
+    """One line of a ticket's history, written in the same transaction as the change it records."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("created")
+        STATUS = "status", _("status changed")
+        ASSIGNMENT = "assignment", _("assignment changed")
+        PRIORITY = "priority", _("priority changed")
+        PROBLEM_SOURCE = "problem_source", _("problem source changed")
+        DUE_DATE = "due_date", _("due date changed")
+        COMMENT = "comment", _("public reply")
+        INTERNAL_NOTE = "internal_note", _("internal note")
+        ATTACHMENT = "attachment", _("attachment added")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # Machine values (status codes, ids, ISO dates) so the display follows the reader's language.
+    old_value = models.CharField(max_length=255, blank=True)
+    new_value = models.CharField(max_length=255, blank=True)
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    attachment = models.ForeignKey(Attachment, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    is_internal = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TicketEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="event_ticket_created"),
+            models.Index(fields=["-created_at", "-id"], name="event_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on #{self.ticket_id}"
+
+    @cached_property
+    def is_comment(self) -> bool:
+        return self.kind in (self.Kind.COMMENT, self.Kind.INTERNAL_NOTE)

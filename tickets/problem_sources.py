@@ -1,0 +1,172 @@
+"""Everything about the problem-source tree: the write lock, writes, the picker and the tree check.
+
+django-mptt keeps ``lft``/``rght``/``level``/``tree_id`` by reading the neighbours and then shifting
+ranges with several UPDATEs. Two writers doing that at the same time corrupt the tree, and mptt has no
+lock of its own. Every write therefore runs inside :func:`tree_write_lock`: a transaction that holds a
+PostgreSQL advisory lock (SQLite transactions here are IMMEDIATE, so SQLite serialises them already).
+"""
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.db import connections, router, transaction
+from django.utils.translation import gettext as _
+
+from tickets.models import ProblemSource
+
+# An arbitrary, fixed 64-bit key: "ProblemS" in ASCII, so it is recognisable in pg_locks.
+_ADVISORY_LOCK_KEY = 0x50726F626C656D53
+
+
+@contextmanager
+def tree_write_lock() -> Iterator[None]:
+    """Serialise every write to the problem-source tree, across threads and processes."""
+    using = router.db_for_write(ProblemSource)
+    with transaction.atomic(using=using):
+        connection = connections[using]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
+        yield
+
+
+def problem_source_create(*, parent: ProblemSource | None = None, **fields) -> ProblemSource:
+    """Create a node as the last child of ``parent`` (or as a new root)."""
+    with tree_write_lock():
+        if parent is not None:
+            # The caller's copy may predate another writer's shift of lft/rght; read it afresh.
+            parent = ProblemSource.objects.get(pk=parent.pk)
+        node = ProblemSource(parent=parent, **fields)
+        node.full_clean()
+        node.save()
+        return node
+
+
+def problem_source_move(*, node: ProblemSource, target: ProblemSource, position: str = "last-child") -> None:
+    """Move ``node`` relative to ``target`` (mptt positions: first-child, last-child, left, right)."""
+    with tree_write_lock():
+        node = ProblemSource.objects.get(pk=node.pk)
+        target = ProblemSource.objects.get(pk=target.pk)
+        node.move_to(target, position)
+
+
+def problem_source_delete(*, node: ProblemSource) -> None:
+    """Delete a node; refused (ProtectedError) while tickets or child nodes still use it."""
+    with tree_write_lock():
+        ProblemSource.objects.get(pk=node.pk).delete()
+
+
+def problem_tree_rebuild() -> None:
+    with tree_write_lock():
+        ProblemSource.objects.rebuild()
+
+
+# --- The picker -----------------------------------------------------------------------------------
+
+
+@dataclass
+class PickerLevel:
+    """What the ticket picker shows for one step of the drill-down."""
+
+    node: ProblemSource | None  # None: the top level
+    path: list[ProblemSource]  # ancestors of node and node itself, root first
+    choices: list[ProblemSource]  # active children, annotated with has_active_children
+
+
+def is_pickable(node: ProblemSource, *, has_active_children: bool) -> bool:
+    return node.is_active and (node.is_selectable or not has_active_children)
+
+
+def picker_level(node: ProblemSource | None) -> PickerLevel:
+    """The active children of ``node`` (the roots for None), in tree order: two queries."""
+    if node is None:
+        choices = ProblemSource.objects.root_nodes()
+        path = []
+    else:
+        choices = node.get_children()
+        path = list(node.get_ancestors(include_self=True))
+    choices = list(choices.active().with_active_children().order_by("tree_id", "lft"))
+    return PickerLevel(node=node, path=path, choices=choices)
+
+
+def reachable_in_picker(node: ProblemSource) -> bool:
+    """True when the node and all its ancestors are active, as the picker would show it."""
+    return node.is_active and not node.get_ancestors().filter(is_active=False).exists()
+
+
+def pickable_error(node: ProblemSource) -> str | None:
+    """Why a ticket cannot be filed on ``node``, or None when it can."""
+    if not reachable_in_picker(node):
+        return _("This problem source is no longer offered. Please choose another one.")
+    has_active_children = node.get_children().filter(is_active=True).exists()
+    if not is_pickable(node, has_active_children=has_active_children):
+        return _("Please choose a more specific problem source.")
+    return None
+
+
+def choice_tree() -> list[tuple[ProblemSource, int]]:
+    """All nodes in tree order with their depth, for agents' filters and re-categorising."""
+    return [(node, node.level) for node in ProblemSource.objects.order_by("tree_id", "lft")]
+
+
+# --- The tree check -------------------------------------------------------------------------------
+
+
+def tree_errors() -> list[str]:
+    """Compare the stored MPTT fields with the ones the parent links imply; [] means a sound tree.
+
+    The sibling order is taken from the stored ``lft`` values, so a tree that is merely ordered
+    differently is not reported; overlapping, gapped or wrongly nested ranges are.
+    """
+    nodes = list(ProblemSource.objects.order_by("tree_id", "lft").values("pk", "parent_id", "tree_id", "lft", "rght", "level"))
+    by_pk = {node["pk"]: node for node in nodes}
+    children = defaultdict(list)
+    roots = []
+    errors = []
+    for node in nodes:
+        if node["parent_id"] is None:
+            roots.append(node)
+        elif node["parent_id"] not in by_pk:
+            errors.append(f"node {node['pk']}: parent {node['parent_id']} does not exist")
+        else:
+            children[node["parent_id"]].append(node)
+
+    tree_ids = [root["tree_id"] for root in roots]
+    if len(set(tree_ids)) != len(tree_ids):
+        errors.append("several root nodes share a tree_id")
+
+    seen = set()
+    for root in roots:
+        expected = {}
+        counter = 1
+        # Iterative depth-first walk: (node, level, entering?)
+        stack = [(root, 0, True)]
+        while stack:
+            node, level, entering = stack.pop()
+            if entering:
+                if node["pk"] in seen:
+                    errors.append(f"node {node['pk']}: reached twice (cycle)")
+                    continue
+                seen.add(node["pk"])
+                expected[node["pk"]] = {"lft": counter, "level": level}
+                counter += 1
+                stack.append((node, level, False))
+                for child in reversed(children[node["pk"]]):
+                    stack.append((child, level + 1, True))
+            else:
+                expected[node["pk"]]["rght"] = counter
+                counter += 1
+        for pk, want in expected.items():
+            have = by_pk[pk]
+            if have["tree_id"] != root["tree_id"]:
+                errors.append(f"node {pk}: tree_id {have['tree_id']}, its root has {root['tree_id']}")
+            for field in ("lft", "rght", "level"):
+                if have[field] != want[field]:
+                    errors.append(f"node {pk}: {field} is {have[field]}, expected {want[field]}")
+
+    for node in nodes:
+        if node["pk"] not in seen and node["parent_id"] in by_pk:
+            errors.append(f"node {node['pk']}: not reachable from any root")
+    return errors

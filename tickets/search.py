@@ -1,0 +1,49 @@
+"""Text search over a ticket's title, description and comments.
+
+PostgreSQL uses full-text search with prefix matching ("print" finds "printer") and the language-
+neutral ``simple`` configuration, because tickets are written in German and English alike. Other
+databases fall back to a case-insensitive substring match of every word. Both require every word.
+"""
+
+import re
+
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connections
+from django.db.models import Exists, OuterRef, Q
+
+MAX_TERMS = 8
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def search_terms(text: str) -> list[str]:
+    return _WORD.findall(text)[:MAX_TERMS]
+
+
+def search_tickets(tickets, text: str, *, include_internal: bool):
+    """Narrow the ``tickets`` queryset to those matching every word of ``text``."""
+    from tickets.models import Comment
+
+    terms = search_terms(text)
+    if not terms:
+        return tickets
+    comments = Comment.objects.filter(ticket=OuterRef("pk"))
+    if not include_internal:
+        comments = comments.filter(is_internal=False)
+
+    if connections[tickets.db].vendor == "postgresql":
+        # Terms are \w-only, so building the raw tsquery cannot inject tsquery syntax.
+        query = SearchQuery(" & ".join(f"{term}:*" for term in terms), search_type="raw", config="simple")
+        matching_comments = comments.annotate(document=SearchVector("body", config="simple")).filter(
+            document=query
+        )
+        return tickets.annotate(document=SearchVector("title", "description", config="simple")).filter(
+            Q(document=query) | Q(Exists(matching_comments))
+        )
+
+    for term in terms:
+        tickets = tickets.filter(
+            Q(title__icontains=term)
+            | Q(description__icontains=term)
+            | Q(Exists(comments.filter(body__icontains=term)))
+        )
+    return tickets

@@ -1,0 +1,207 @@
+"""Ticket workflows that touch several models. Each runs in one transaction and writes its events.
+
+Views call these after their forms validated the input; permission to act is checked by the view
+(who may see the ticket) and here (what this person may change), so a crafted POST cannot reach a
+change the person's role does not allow.
+"""
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from tickets.attachments import CheckedFile
+from tickets.models import Attachment, Comment, ProblemSource, Ticket, TicketEvent
+
+Kind = TicketEvent.Kind
+Status = Ticket.Status
+
+
+def _event(ticket: Ticket, actor, kind: str, *, old="", new="", comment=None, is_internal=False, at=None):
+    return TicketEvent(
+        ticket=ticket,
+        actor=actor,
+        kind=kind,
+        old_value="" if old is None else str(old),
+        new_value="" if new is None else str(new),
+        comment=comment,
+        is_internal=is_internal,
+        created_at=at or timezone.now(),
+    )
+
+
+def _attach(ticket: Ticket, actor, files: Iterable[CheckedFile], *, comment=None, is_internal=False, at=None):
+    events = []
+    for checked in files:
+        attachment = Attachment(
+            ticket=ticket,
+            comment=comment,
+            uploaded_by=actor,
+            original_name=checked.name,
+            content_type=checked.content_type,
+            size=checked.size,
+            is_internal=is_internal,
+            created_at=at or timezone.now(),
+        )
+        attachment.file.save(checked.name, checked.upload, save=False)
+        attachment.save()
+        event = _event(ticket, actor, Kind.ATTACHMENT, new=checked.name, is_internal=is_internal, at=attachment.created_at)
+        event.attachment = attachment
+        events.append(event)
+    return events
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    """Re-read the ticket under a row lock so concurrent changes record correct from→to values."""
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    requester,
+    problem_source: ProblemSource,
+    title: str,
+    description: str,
+    priority: str = Ticket.Priority.NORMAL,
+    files: Iterable[CheckedFile] = (),
+) -> Ticket:
+    now = timezone.now()
+    ticket = Ticket.objects.create(
+        requester=requester,
+        problem_source=problem_source,
+        title=title,
+        description=description,
+        priority=priority,
+        created_at=now,
+        updated_at=now,
+    )
+    events = [_event(ticket, requester, Kind.CREATED, new=problem_source.pk, at=now)]
+    events += _attach(ticket, requester, files, at=now)
+    TicketEvent.objects.bulk_create(events)
+    return ticket
+
+
+@transaction.atomic
+def ticket_comment(*, ticket: Ticket, author, body: str, is_internal: bool = False, files: Iterable[CheckedFile] = ()):
+    if is_internal and not author.is_agent:
+        raise PermissionDenied("Only IT staff write internal notes.")
+    ticket = _lock(ticket)
+    now = timezone.now()
+    comment = Comment.objects.create(ticket=ticket, author=author, body=body, is_internal=is_internal, created_at=now)
+    kind = Kind.INTERNAL_NOTE if is_internal else Kind.COMMENT
+    events = [_event(ticket, author, kind, comment=comment, is_internal=is_internal, at=now)]
+    events += _attach(ticket, author, files, comment=comment, is_internal=is_internal, at=now)
+    TicketEvent.objects.bulk_create(events)
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    return comment
+
+
+def _set_status(ticket: Ticket, status: str, now) -> None:
+    ticket.status = status
+    if status == Status.RESOLVED:
+        ticket.resolved_at = now
+        ticket.closed_at = None
+    elif status == Status.CLOSED:
+        ticket.closed_at = now
+        ticket.resolved_at = ticket.resolved_at or now
+    else:
+        ticket.resolved_at = None
+        ticket.closed_at = None
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def ticket_update(
+    *,
+    ticket: Ticket,
+    actor,
+    status: str | None = None,
+    priority: str | None = None,
+    problem_source: ProblemSource | None = None,
+    due_date: date | None | object = _UNSET,
+    assignee=_UNSET,
+) -> list[TicketEvent]:
+    """Change the fields an agent works with; one event per field that really changed."""
+    if not actor.is_agent:
+        raise PermissionDenied("Only IT staff change status, priority, category, due date or assignee.")
+    ticket = _lock(ticket)
+    now = timezone.now()
+    events = []
+    if status is not None and status != ticket.status:
+        events.append(_event(ticket, actor, Kind.STATUS, old=ticket.status, new=status, at=now))
+        _set_status(ticket, status, now)
+    if priority is not None and priority != ticket.priority:
+        events.append(_event(ticket, actor, Kind.PRIORITY, old=ticket.priority, new=priority, at=now))
+        ticket.priority = priority
+    if problem_source is not None and problem_source.pk != ticket.problem_source_id:
+        events.append(
+            _event(ticket, actor, Kind.PROBLEM_SOURCE, old=ticket.problem_source_id, new=problem_source.pk, at=now)
+        )
+        ticket.problem_source = problem_source
+    if due_date is not _UNSET and due_date != ticket.due_date:
+        old = ticket.due_date.isoformat() if ticket.due_date else ""
+        new = due_date.isoformat() if due_date else ""
+        events.append(_event(ticket, actor, Kind.DUE_DATE, old=old, new=new, at=now))
+        ticket.due_date = due_date
+    if assignee is not _UNSET and getattr(assignee, "pk", None) != ticket.assignee_id:
+        if assignee is not None and not assignee.is_agent:
+            raise PermissionDenied("Tickets are assigned to IT staff only.")
+        events.append(_event(ticket, actor, Kind.ASSIGNMENT, old=ticket.assignee_id, new=getattr(assignee, "pk", None), at=now))
+        ticket.assignee = assignee
+    if events:
+        ticket.updated_at = now
+        ticket.save()
+        TicketEvent.objects.bulk_create(events)
+    return events
+
+
+def ticket_take(*, ticket: Ticket, agent) -> list[TicketEvent]:
+    """The agent becomes responsible; a new ticket moves to In progress at the same time."""
+    status = Status.IN_PROGRESS if ticket.status == Status.NEW else None
+    return ticket_update(ticket=ticket, actor=agent, assignee=agent, status=status)
+
+
+@transaction.atomic
+def ticket_close(*, ticket: Ticket, user) -> TicketEvent | None:
+    """The requester (or an agent) marks the ticket solved: it is closed."""
+    ticket = _lock(ticket)
+    if not ticket.can_be_closed_by(user):
+        raise PermissionDenied("This ticket cannot be closed by this user.")
+    now = timezone.now()
+    event = _event(ticket, user, Kind.STATUS, old=ticket.status, new=Status.CLOSED, at=now)
+    _set_status(ticket, Status.CLOSED, now)
+    ticket.updated_at = now
+    ticket.save()
+    event.save()
+    return event
+
+
+@transaction.atomic
+def ticket_reopen(*, ticket: Ticket, user) -> TicketEvent:
+    """Back to work: In progress when someone is responsible, else New."""
+    ticket = _lock(ticket)
+    if not ticket.can_be_reopened_by(user):
+        raise PermissionDenied("This ticket cannot be reopened by this user.")
+    now = timezone.now()
+    status = Status.IN_PROGRESS if ticket.assignee_id else Status.NEW
+    event = _event(ticket, user, Kind.STATUS, old=ticket.status, new=status, at=now)
+    _set_status(ticket, status, now)
+    ticket.updated_at = now
+    ticket.save()
+    event.save()
+    return event
+
+
+@transaction.atomic
+def ticket_attach(*, ticket: Ticket, user, files: Iterable[CheckedFile]) -> list[TicketEvent]:
+    ticket = _lock(ticket)
+    now = timezone.now()
+    events = _attach(ticket, user, files, at=now)
+    TicketEvent.objects.bulk_create(events)
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    return events

@@ -1,0 +1,329 @@
+from collections import defaultdict
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from tickets import problem_sources, services
+from tickets.forms import AttachmentForm, CommentForm, TicketCreateForm, TicketFilterForm, TicketUpdateForm
+from tickets.models import Attachment, ProblemSource, Ticket, TicketEvent
+from tickets.timeline import label_events
+
+HISTORY_PAGE_SIZE = 25
+MAX_PAGE_NUMBER = 100_000
+
+
+def agent_required(view):
+    """IT staff only; everyone else gets the same 404 as for a ticket they may not see."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_agent:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _visible_ticket(request, pk: int) -> Ticket:
+    tickets = Ticket.objects.visible_to(request.user).select_related("requester", "assignee", "problem_source")
+    return get_object_or_404(tickets, pk=pk)
+
+
+def _page_number(request) -> int:
+    try:
+        return min(max(int(request.GET.get("page", 1)), 1), MAX_PAGE_NUMBER)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _history_page(request, events):
+    """A page of newest-first events without counting them all: one query, one extra row."""
+    number = _page_number(request)
+    offset = (number - 1) * HISTORY_PAGE_SIZE
+    rows = list(events.select_related("ticket", "actor", "comment")[offset : offset + HISTORY_PAGE_SIZE + 1])
+    return {
+        "events": label_events(rows[:HISTORY_PAGE_SIZE]),
+        "number": number,
+        "has_previous": number > 1,
+        "has_next": len(rows) > HISTORY_PAGE_SIZE,
+    }
+
+
+# --- Dashboard ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def dashboard(request):
+    user = request.user
+    events = TicketEvent.objects.visible_to(user)
+    context = {}
+    if user.is_agent:
+        source = None
+        if request.GET.get("source", "").isdigit():
+            source = ProblemSource.objects.filter(pk=request.GET["source"]).first()
+        if source is not None:
+            events = events.filter(source.subtree_filter("ticket__problem_source__"))
+        today = timezone.localdate()
+        open_statuses = Ticket.Status.open_values()
+        context["counters"] = Ticket.objects.aggregate(
+            open=Count("pk", filter=Q(status__in=open_statuses)),
+            unassigned=Count("pk", filter=Q(status__in=open_statuses, assignee__isnull=True)),
+            mine=Count("pk", filter=Q(status__in=open_statuses, assignee=user)),
+            overdue=Count("pk", filter=Q(status__in=open_statuses, due_date__lt=today)),
+        )
+        context["queue"] = (
+            Ticket.objects.open()
+            .filter(assignee=user)
+            .select_related("requester", "problem_source")
+            .order_by("-priority", "due_date", "created_at")[:10]
+        )
+        context["source"] = source
+        context["source_choices"] = problem_sources.choice_tree()
+    else:
+        context["my_open"] = (
+            Ticket.objects.visible_to(user)
+            .open()
+            .select_related("assignee", "problem_source")
+            .order_by("-updated_at")[:10]
+        )
+    context["history"] = _history_page(request, events.order_by("-created_at", "-pk"))
+    return render(request, "tickets/dashboard.html", context)
+
+
+# --- Ticket list ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def ticket_list(request):
+    form = TicketFilterForm(request.GET or None, user=request.user)
+    if form.is_bound:
+        form.is_valid()  # errors are shown; valid fields still filter
+    tickets = form.filter(Ticket.objects.visible_to(request.user))
+
+    # Counts per status with every filter but the status itself, for the status tabs.
+    counts = dict(
+        form.filter(Ticket.objects.visible_to(request.user), with_status=False)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+
+    tickets = (
+        tickets.with_status_rank()
+        .select_related("requester", "assignee", "problem_source")
+        .order_by(*form.ordering())
+    )
+    paginator = Paginator(tickets, form.page_size())
+    requested = request.GET.get("page", "1")
+    try:
+        page = paginator.page(requested)
+    except (EmptyPage, PageNotAnInteger):
+        page = paginator.page(paginator.num_pages)
+        if requested != "1":
+            messages.warning(request, _("There is no page %(page)s; this is the last page.") % {"page": requested[:12]})
+
+    query = request.GET.copy()
+    query.pop("page", None)
+    status_query = request.GET.copy()
+    for key in ("page", "status"):
+        status_query.pop(key, None)
+    context = {
+        "form": form,
+        "page": page,
+        "status_counts": [(value, label, counts.get(value, 0)) for value, label in Ticket.Status.choices],
+        "open_count": sum(counts.get(value, 0) for value in Ticket.Status.open_values()),
+        "query": query.urlencode(),
+        "status_query": status_query.urlencode(),
+        "selected_statuses": form.cleaned_data.get("status", []) if form.is_bound else [],
+    }
+    return render(request, "tickets/ticket_list.html", context)
+
+
+# --- Filing a ticket ------------------------------------------------------------------------------
+
+
+@login_required
+def ticket_new(request):
+    if request.method == "POST":
+        form = TicketCreateForm(request.POST, request.FILES)
+        if form.is_valid():
+            ticket = services.ticket_create(
+                requester=request.user,
+                problem_source=form.cleaned_data["problem_source"],
+                title=form.cleaned_data["title"],
+                description=form.cleaned_data["description"],
+                priority=form.cleaned_data["priority"],
+                files=form.cleaned_data["attachments"],
+            )
+            messages.success(request, _("Ticket #%(number)s was created. IT staff will look at it.") % {"number": ticket.pk})
+            return redirect(ticket)
+        node = form.cleaned_data.get("problem_source")
+        path = list(node.get_ancestors(include_self=True)) if node else []
+        return render(request, "tickets/ticket_form.html", {"form": form, "node": node, "path": path}, status=400)
+
+    node = None
+    source_id = request.GET.get("source", "")
+    if source_id:
+        node = ProblemSource.objects.filter(pk=source_id).first() if source_id.isdigit() else None
+        if node is None or not problem_sources.reachable_in_picker(node):
+            messages.error(request, _("That problem source is not available. Please choose again."))
+            return redirect("tickets:new")
+
+    level = problem_sources.picker_level(node)
+    file_here = request.GET.get("here") == "1" and node is not None and node.is_selectable
+    if node is not None and (not level.choices or file_here):
+        form = TicketCreateForm(initial={"problem_source": node.pk})
+        return render(request, "tickets/ticket_form.html", {"form": form, "node": node, "path": level.path})
+    return render(request, "tickets/ticket_picker.html", {"level": level})
+
+
+# --- One ticket -----------------------------------------------------------------------------------
+
+
+def _detail_context(request, ticket: Ticket, **forms) -> dict:
+    user = request.user
+    events = list(TicketEvent.objects.filter(ticket=ticket).visible_to(user).for_timeline())
+    attachments = list(Attachment.objects.filter(ticket=ticket).visible_to(user))
+    by_comment = defaultdict(list)
+    for attachment in attachments:
+        if attachment.comment_id:
+            by_comment[attachment.comment_id].append(attachment)
+    timeline = []
+    for event in label_events(events):
+        if event.kind == TicketEvent.Kind.ATTACHMENT and event.attachment and event.attachment.comment_id:
+            continue  # shown with its comment
+        if event.comment_id:
+            event.files = by_comment.get(event.comment_id, [])
+        timeline.append(event)
+    context = {
+        "ticket": ticket,
+        "path": list(ticket.problem_source.get_ancestors(include_self=True)),
+        "timeline": timeline,
+        "attachments": attachments,
+        "comment_form": forms.get("comment_form") or CommentForm(user=user),
+        "attachment_form": forms.get("attachment_form") or AttachmentForm(),
+        "can_close": ticket.can_be_closed_by(user),
+        "can_reopen": ticket.can_be_reopened_by(user),
+    }
+    if user.is_agent:
+        context["update_form"] = forms.get("update_form") or TicketUpdateForm(ticket=ticket)
+    return context
+
+
+@login_required
+@require_GET
+def ticket_detail(request, pk: int):
+    ticket = _visible_ticket(request, pk)
+    return render(request, "tickets/ticket_detail.html", _detail_context(request, ticket))
+
+
+def _invalid(request, ticket, **forms):
+    messages.error(request, _("Nothing was changed. Please correct the errors below."))
+    return render(request, "tickets/ticket_detail.html", _detail_context(request, ticket, **forms), status=400)
+
+
+@login_required
+@require_POST
+def ticket_comment(request, pk: int):
+    ticket = _visible_ticket(request, pk)
+    form = CommentForm(request.POST, request.FILES, user=request.user)
+    if not form.is_valid():
+        return _invalid(request, ticket, comment_form=form)
+    comment = services.ticket_comment(
+        ticket=ticket,
+        author=request.user,
+        body=form.cleaned_data["body"],
+        is_internal=form.cleaned_data["is_internal"],
+        files=form.cleaned_data["attachments"],
+    )
+    messages.success(request, _("Internal note added.") if comment.is_internal else _("Reply added."))
+    return redirect(ticket)
+
+
+@login_required
+@require_POST
+def ticket_attach(request, pk: int):
+    ticket = _visible_ticket(request, pk)
+    form = AttachmentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _invalid(request, ticket, attachment_form=form)
+    services.ticket_attach(ticket=ticket, user=request.user, files=form.cleaned_data["attachments"])
+    messages.success(request, _("Attachment added."))
+    return redirect(ticket)
+
+
+@login_required
+@require_GET
+def attachment_download(request, pk: int, attachment_pk: int):
+    attachment = get_object_or_404(
+        Attachment.objects.visible_to(request.user).filter(ticket_id=pk), pk=attachment_pk
+    )
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle, as_attachment=True, filename=attachment.original_name)
+    response["Content-Type"] = attachment.content_type
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@agent_required
+@require_POST
+def ticket_take(request, pk: int):
+    ticket = _visible_ticket(request, pk)
+    services.ticket_take(ticket=ticket, agent=request.user)
+    messages.success(request, _("You are now responsible for this ticket."))
+    return redirect(ticket)
+
+
+@agent_required
+@require_POST
+def ticket_update(request, pk: int):
+    ticket = _visible_ticket(request, pk)
+    form = TicketUpdateForm(request.POST, ticket=ticket)
+    if not form.is_valid():
+        return _invalid(request, ticket, update_form=form)
+    events = services.ticket_update(ticket=ticket, actor=request.user, **form.cleaned_data)
+    if events:
+        messages.success(request, _("Ticket updated."))
+    else:
+        messages.info(request, _("Nothing changed."))
+    return redirect(ticket)
+
+
+@login_required
+@require_POST
+def ticket_close(request, pk: int):
+    ticket = _visible_ticket(request, pk)
+    if not ticket.can_be_closed_by(request.user):
+        messages.error(request, _("This ticket is already closed."))
+        return redirect(ticket)
+    services.ticket_close(ticket=ticket, user=request.user)
+    messages.success(request, _("Ticket closed. Thank you!"))
+    return redirect(ticket)
+
+
+@login_required
+@require_POST
+def ticket_reopen(request, pk: int):
+    ticket = _visible_ticket(request, pk)
+    if not ticket.can_be_reopened_by(request.user):
+        messages.error(request, _("This ticket can no longer be reopened. Please file a new ticket."))
+        return redirect(ticket)
+    services.ticket_reopen(ticket=ticket, user=request.user)
+    messages.success(request, _("Ticket reopened."))
+    return redirect(ticket)
