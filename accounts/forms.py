@@ -1,11 +1,13 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from core.forms import StyledFormMixin
 
 
-class LoginForm(AuthenticationForm):
+class LoginForm(StyledFormMixin, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _("That username and password do not match. Both are case-sensitive."),
@@ -17,7 +19,7 @@ class LoginForm(AuthenticationForm):
         self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
 
 
-class PreferencesForm(forms.ModelForm):
+class PreferencesForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = User
         fields = ["first_name", "last_name", "email", "language", "theme"]
@@ -35,3 +37,7 @@ class LanguageForm(forms.Form):
 
 class ThemeForm(forms.Form):
     theme = forms.ChoiceField(choices=User.Theme.choices)
+
+
+class PasswordChangeForm(StyledFormMixin, auth_forms.PasswordChangeForm):
+    pass

@@ -6,6 +6,8 @@ def ui(request):
     user = getattr(request, "user", None)
     theme = user.theme if user is not None and user.is_authenticated else "auto"
     return {
+        "max_upload_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+        "max_upload_files": settings.ATTACHMENT_MAX_FILES,
         "ui_theme": theme,
         "ui_languages": settings.LANGUAGES,
         "ui_is_agent": bool(user is not None and user.is_authenticated and user.is_agent),

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",
     "django.contrib.humanize",
     "mptt",
     "axes",
@@ -140,6 +141,8 @@ TEMPLATES = [
         },
     },
 ]
+
+FORM_RENDERER = "core.forms.BootstrapFormRenderer"
 
 # --- Accounts and sign-in ------------------------------------------------------------------------
 

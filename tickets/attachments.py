@@ -5,6 +5,7 @@ kind, so neither a script renamed to .png nor a PNG renamed to .html gets throug
 type is the detected one. SVG and HTML are never accepted: browsers execute script inside them.
 """
 
+import codecs
 import zipfile
 from dataclasses import dataclass
 
@@ -62,7 +63,9 @@ def _office_zip_kind(upload) -> str | None:
         with zipfile.ZipFile(upload) as archive:
             names = set(archive.namelist())
             if "mimetype" in names:
-                mimetype = archive.read("mimetype")[:100].decode("ascii", "replace")
+                # Read only the head: a zip bomb in this entry must not be inflated into memory.
+                with archive.open("mimetype") as entry:
+                    mimetype = entry.read(100).decode("ascii", "replace")
                 for kind, (content_type, _exts) in _OFFICE_ZIP.items():
                     if mimetype == content_type:
                         return kind
@@ -77,15 +80,15 @@ def _office_zip_kind(upload) -> str | None:
     return None
 
 
-def _looks_like_text(head: bytes) -> bool:
+def _looks_like_text(head: bytes, *, complete: bool) -> bool:
     if b"\x00" in head:
         return False
     try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        # A multi-byte character cut off at the end of the sniffed block is still text.
-        if error.start < len(head) - 4:
-            return False
+        # A multi-byte character cut off at the end of a partial read is still text; invalid bytes
+        # anywhere, or a cut-off character at the real end of the file, are not.
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
+    except UnicodeDecodeError:
+        return False
     return True
 
 
@@ -93,6 +96,7 @@ def detect_content_type(upload, extension: str) -> str | None:
     """The content type the bytes prove, if it is allowed and matches the extension."""
     upload.seek(0)
     head = upload.read(_SNIFF_BYTES)
+    complete = not upload.read(1)
     upload.seek(0)
     if head.startswith(_OLE_SIGNATURE):
         return _OLE_TYPES.get(extension)
@@ -104,7 +108,7 @@ def detect_content_type(upload, extension: str) -> str | None:
     guessed = filetype.guess(head)
     if guessed is not None:
         return guessed.mime if extension in _BINARY.get(guessed.mime, set()) else None
-    if extension in _TEXT_EXTENSIONS and _looks_like_text(head):
+    if extension in _TEXT_EXTENSIONS and _looks_like_text(head, complete=complete):
         return "text/plain"
     return None
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.roles import agents
+from core.forms import StyledFormMixin
 from tickets import problem_sources
 from tickets.attachments import ALLOWED_EXTENSIONS, CheckedFile, check_upload
 from tickets.models import ProblemSource, Ticket
@@ -50,7 +51,7 @@ class AttachmentsField(forms.FileField):
         return checked
 
 
-class TicketCreateForm(forms.Form):
+class TicketCreateForm(StyledFormMixin, forms.Form):
     problem_source = forms.ModelChoiceField(
         queryset=ProblemSource.objects.all(),
         widget=forms.HiddenInput,
@@ -83,7 +84,7 @@ class TicketCreateForm(forms.Form):
         return node
 
 
-class CommentForm(forms.Form):
+class CommentForm(StyledFormMixin, forms.Form):
     body = forms.CharField(
         label=_("Comment"), max_length=20000, widget=forms.Textarea(attrs={"rows": 4}), strip=True
     )
@@ -102,20 +103,18 @@ class CommentForm(forms.Form):
         return cleaned
 
 
-class AttachmentForm(forms.Form):
+class AttachmentForm(StyledFormMixin, forms.Form):
+    prefix = "upload"  # the reply form on the same page has its own attachments field
+
     attachments = AttachmentsField(required=True)
-
-
-def _source_label(node: ProblemSource) -> str:
-    return f"{'— ' * node.level}{node.name}"
 
 
 class ProblemSourceChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
-        return _source_label(obj)
+        return problem_sources.indented_name(obj)
 
 
-class TicketUpdateForm(forms.Form):
+class TicketUpdateForm(StyledFormMixin, forms.Form):
     """What an agent changes on a ticket. Employees never get this form."""
 
     status = forms.ChoiceField(label=_("Status"), choices=Ticket.Status.choices)
@@ -143,7 +142,7 @@ class TicketUpdateForm(forms.Form):
         self.fields["assignee"].queryset = agents()
 
 
-class TicketFilterForm(forms.Form):
+class TicketFilterForm(StyledFormMixin, forms.Form):
     """The ticket list's filters, all in the URL. Every value is validated against an allow-list."""
 
     SORTS = {

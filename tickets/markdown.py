@@ -30,6 +30,8 @@ def render_markdown(text: str) -> SafeString:
     html = markdown_lib.markdown(
         text or "",
         extensions=["fenced_code", "tables", "sane_lists", "nl2br", _EscapeHtml()],
+        # nh3 strips style attributes, so column alignment must come out as ``align``.
+        extension_configs={"tables": {"use_align_attribute": True}},
         output_format="html",
     )
     cleaned = nh3.clean(

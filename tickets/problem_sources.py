@@ -106,9 +106,14 @@ def pickable_error(node: ProblemSource) -> str | None:
     return None
 
 
-def choice_tree() -> list[tuple[ProblemSource, int]]:
-    """All nodes in tree order with their depth, for agents' filters and re-categorising."""
-    return [(node, node.level) for node in ProblemSource.objects.order_by("tree_id", "lft")]
+def indented_name(node: ProblemSource) -> str:
+    """The node's name indented by its depth, for flat <select> lists of the tree."""
+    return f"{'— ' * node.level}{node.name}"
+
+
+def choice_tree() -> list[tuple[ProblemSource, str]]:
+    """All nodes in tree order with indented names, for agents' filters."""
+    return [(node, indented_name(node)) for node in ProblemSource.objects.order_by("tree_id", "lft")]
 
 
 # --- The tree check -------------------------------------------------------------------------------
