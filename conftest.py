@@ -1,5 +1,8 @@
 """Shared personas and a small problem-source tree for every app's tests."""
 
+import os
+import shutil
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -104,3 +107,40 @@ def other_ticket(other_employee, tree) -> Ticket:
         title="Excel crashes",
         description="When I open the budget sheet.",
     )
+
+
+# --- Browser tests --------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests need Debian's Chromium. Without it they are skipped on a developer's machine,
+    but CI sets REQUIRE_BROWSER=1 so that a missing browser fails the run instead."""
+    if os.path.exists(CHROMIUM) or os.environ.get("REQUIRE_BROWSER") == "1":
+        return
+    skip = pytest.mark.skip(reason=f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "locale": "en-US", "viewport": {"width": 1280, "height": 900}}

@@ -64,6 +64,9 @@ SECRET_KEY = env_str("SECRET_KEY", "django-insecure-development-only-key" if DEB
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
+# True when nginx (or another reverse proxy) forwards the requests and sets X-Forwarded-* headers.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+
 # Public https address of the site, used in links that leave the request (e-mail, Teams).
 SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
 
@@ -169,9 +172,10 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-# Behind nginx the client address arrives in X-Forwarded-For; trust exactly one proxy hop.
-AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Behind nginx the client address arrives in X-Forwarded-For from exactly one trusted proxy hop;
+# without a proxy that header is the client's own claim and is ignored.
+AXES_IPWARE_PROXY_COUNT = 1 if BEHIND_PROXY else 0
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if BEHIND_PROXY else ["REMOTE_ADDR"]
 
 # --- Internationalisation ------------------------------------------------------------------------
 
@@ -243,7 +247,7 @@ SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = False
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

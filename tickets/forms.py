@@ -1,8 +1,8 @@
 from django import forms
-from django.db.models import Q
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -29,7 +29,9 @@ class AttachmentsField(forms.FileField):
         self.widget.attrs.setdefault("accept", ",".join(f".{ext}" for ext in ALLOWED_EXTENSIONS))
 
     def clean(self, data, initial=None) -> list[CheckedFile]:
-        uploads = [upload for upload in (data or []) if upload] if isinstance(data, (list, tuple)) else [data] if data else []
+        uploads = (
+            [upload for upload in (data or []) if upload] if isinstance(data, (list, tuple)) else [data] if data else []
+        )
         if not uploads:
             if self.required:
                 raise ValidationError(self.error_messages["required"], code="required")
@@ -37,7 +39,11 @@ class AttachmentsField(forms.FileField):
         limit = settings.ATTACHMENT_MAX_FILES
         if len(uploads) > limit:
             raise ValidationError(
-                ngettext("At most %(limit)d file can be added at once.", "At most %(limit)d files can be added at once.", limit)
+                ngettext(
+                    "At most %(limit)d file can be added at once.",
+                    "At most %(limit)d files can be added at once.",
+                    limit,
+                )
                 % {"limit": limit}
             )
         errors, checked = [], []
@@ -85,9 +91,7 @@ class TicketCreateForm(StyledFormMixin, forms.Form):
 
 
 class CommentForm(StyledFormMixin, forms.Form):
-    body = forms.CharField(
-        label=_("Comment"), max_length=20000, widget=forms.Textarea(attrs={"rows": 4}), strip=True
-    )
+    body = forms.CharField(label=_("Comment"), max_length=20000, widget=forms.Textarea(attrs={"rows": 4}), strip=True)
     is_internal = forms.BooleanField(label=_("Internal note (IT staff only)"), required=False)
     attachments = AttachmentsField()
 
@@ -169,7 +173,9 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
     PAGE_SIZES = [25, 50, 100]
 
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
-    status = forms.MultipleChoiceField(label=_("Status"), required=False, choices=[("open", _("Open")), *Ticket.Status.choices])
+    status = forms.MultipleChoiceField(
+        label=_("Status"), required=False, choices=[("open", _("Open")), *Ticket.Status.choices]
+    )
     priority = forms.TypedMultipleChoiceField(
         label=_("Priority"), required=False, choices=Ticket.Priority.choices, coerce=int
     )
@@ -182,8 +188,12 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
     )
     assignee = forms.ChoiceField(label=_("Responsible"), required=False)
     requester = forms.CharField(label=_("Requester"), required=False, max_length=150)
-    created_from = forms.DateField(label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    created_to = forms.DateField(label=_("Created until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    created_from = forms.DateField(
+        label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        label=_("Created until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
     per_page = forms.TypedChoiceField(
         label=_("Per page"), required=False, coerce=int, choices=[(size, size) for size in PAGE_SIZES], empty_value=25

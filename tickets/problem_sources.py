@@ -125,7 +125,9 @@ def tree_errors() -> list[str]:
     The sibling order is taken from the stored ``lft`` values, so a tree that is merely ordered
     differently is not reported; overlapping, gapped or wrongly nested ranges are.
     """
-    nodes = list(ProblemSource.objects.order_by("tree_id", "lft").values("pk", "parent_id", "tree_id", "lft", "rght", "level"))
+    nodes = list(
+        ProblemSource.objects.order_by("tree_id", "lft").values("pk", "parent_id", "tree_id", "lft", "rght", "level")
+    )
     by_pk = {node["pk"]: node for node in nodes}
     children = defaultdict(list)
     roots = []

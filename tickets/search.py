@@ -33,17 +33,13 @@ def search_tickets(tickets, text: str, *, include_internal: bool):
     if connections[tickets.db].vendor == "postgresql":
         # Terms are \w-only, so building the raw tsquery cannot inject tsquery syntax.
         query = SearchQuery(" & ".join(f"{term}:*" for term in terms), search_type="raw", config="simple")
-        matching_comments = comments.annotate(document=SearchVector("body", config="simple")).filter(
-            document=query
-        )
+        matching_comments = comments.annotate(document=SearchVector("body", config="simple")).filter(document=query)
         return tickets.annotate(document=SearchVector("title", "description", config="simple")).filter(
             Q(document=query) | Q(Exists(matching_comments))
         )
 
     for term in terms:
         tickets = tickets.filter(
-            Q(title__icontains=term)
-            | Q(description__icontains=term)
-            | Q(Exists(comments.filter(body__icontains=term)))
+            Q(title__icontains=term) | Q(description__icontains=term) | Q(Exists(comments.filter(body__icontains=term)))
         )
     return tickets

@@ -6,7 +6,6 @@ change the person's role does not allow.
 """
 
 from collections.abc import Iterable
-from datetime import date
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -47,7 +46,9 @@ def _attach(ticket: Ticket, actor, files: Iterable[CheckedFile], *, comment=None
         )
         attachment.file.save(checked.name, checked.upload, save=False)
         attachment.save()
-        event = _event(ticket, actor, Kind.ATTACHMENT, new=checked.name, is_internal=is_internal, at=attachment.created_at)
+        event = _event(
+            ticket, actor, Kind.ATTACHMENT, new=checked.name, is_internal=is_internal, at=attachment.created_at
+        )
         event.attachment = attachment
         events.append(event)
     return events
@@ -65,7 +66,7 @@ def ticket_create(
     problem_source: ProblemSource,
     title: str,
     description: str,
-    priority: str = Ticket.Priority.NORMAL,
+    priority: int = Ticket.Priority.NORMAL,
     files: Iterable[CheckedFile] = (),
 ) -> Ticket:
     now = timezone.now()
@@ -121,12 +122,16 @@ def ticket_update(
     ticket: Ticket,
     actor,
     status: str | None = None,
-    priority: str | None = None,
+    priority: int | None = None,
     problem_source: ProblemSource | None = None,
-    due_date: date | None | object = _UNSET,
-    assignee=_UNSET,
+    due_date: object = _UNSET,
+    assignee: object = _UNSET,
 ) -> list[TicketEvent]:
-    """Change the fields an agent works with; one event per field that really changed."""
+    """Change the fields an agent works with; one event per field that really changed.
+
+    ``None`` for status, priority or problem source means "leave as is". For ``due_date`` and
+    ``assignee`` None is a real value (no due date, unassigned), so leaving them out means "as is".
+    """
     if not actor.is_agent:
         raise PermissionDenied("Only IT staff change status, priority, category, due date or assignee.")
     ticket = _lock(ticket)
@@ -151,7 +156,9 @@ def ticket_update(
     if assignee is not _UNSET and getattr(assignee, "pk", None) != ticket.assignee_id:
         if assignee is not None and not assignee.is_agent:
             raise PermissionDenied("Tickets are assigned to IT staff only.")
-        events.append(_event(ticket, actor, Kind.ASSIGNMENT, old=ticket.assignee_id, new=getattr(assignee, "pk", None), at=now))
+        events.append(
+            _event(ticket, actor, Kind.ASSIGNMENT, old=ticket.assignee_id, new=getattr(assignee, "pk", None), at=now)
+        )
         ticket.assignee = assignee
     if events:
         ticket.updated_at = now
@@ -160,8 +167,10 @@ def ticket_update(
     return events
 
 
+@transaction.atomic
 def ticket_take(*, ticket: Ticket, agent) -> list[TicketEvent]:
     """The agent becomes responsible; a new ticket moves to In progress at the same time."""
+    ticket = _lock(ticket)  # decide on the current status, not on the caller's possibly stale copy
     status = Status.IN_PROGRESS if ticket.status == Status.NEW else None
     return ticket_update(ticket=ticket, actor=agent, assignee=agent, status=status)
 

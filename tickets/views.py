@@ -120,9 +120,7 @@ def ticket_list(request):
     )
 
     tickets = (
-        tickets.with_status_rank()
-        .select_related("requester", "assignee", "problem_source")
-        .order_by(*form.ordering())
+        tickets.with_status_rank().select_related("requester", "assignee", "problem_source").order_by(*form.ordering())
     )
     paginator = Paginator(tickets, form.page_size())
     requested = request.GET.get("page", "1")
@@ -166,7 +164,9 @@ def ticket_new(request):
                 priority=form.cleaned_data["priority"],
                 files=form.cleaned_data["attachments"],
             )
-            messages.success(request, _("Ticket #%(number)s was created. IT staff will look at it.") % {"number": ticket.pk})
+            messages.success(
+                request, _("Ticket #%(number)s was created. IT staff will look at it.") % {"number": ticket.pk}
+            )
             return redirect(ticket)
         node = form.cleaned_data.get("problem_source")
         path = list(node.get_ancestors(include_self=True)) if node else []
@@ -266,9 +266,7 @@ def ticket_attach(request, pk: int):
 @login_required
 @require_GET
 def attachment_download(request, pk: int, attachment_pk: int):
-    attachment = get_object_or_404(
-        Attachment.objects.visible_to(request.user).filter(ticket_id=pk), pk=attachment_pk
-    )
+    attachment = get_object_or_404(Attachment.objects.visible_to(request.user).filter(ticket_id=pk), pk=attachment_pk)
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError:

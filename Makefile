@@ -1,0 +1,36 @@
+# Two commands for a fresh machine: `make run` and `make test`. Only Python 3.11+ is needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint check-migrations messages screenshots clean
+
+$(STAMP): requirements/base.txt requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	touch $(STAMP)
+
+## Install, migrate, load the demo data and serve on http://127.0.0.1:8000 (admin/admin).
+run: $(STAMP)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py quickstart
+
+## The whole suite (SQLite unless DATABASE_URL is set), browser tests included.
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check-migrations: $(STAMP)
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+## Regenerate the translation catalogues after changing UI text (needs GNU gettext).
+messages: $(STAMP)
+	$(BIN)/python manage.py makemessages --locale de --ignore '.venv/*' --ignore 'static/*'
+	$(BIN)/python manage.py compilemessages --locale de --ignore '.venv/*'
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles var

@@ -1,0 +1,45 @@
+"""Set up a demo installation in one step: migrate, load the demo data, serve on port 8000."""
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from tickets import demo_data
+
+
+class Command(BaseCommand):
+    help = (
+        "Migrate the database, load demo accounts, problem sources and tickets, and start the development "
+        "server. Only with DEBUG on: the demo accounts have well-known passwords."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-serve", action="store_true", help="Set up the data but do not start the server.")
+        parser.add_argument(
+            "--addrport", default="127.0.0.1:8000", help="Address and port to serve on (default 127.0.0.1:8000)."
+        )
+
+    def handle(self, *args, no_serve: bool, addrport: str, verbosity: int, **options):
+        if not settings.DEBUG:
+            raise CommandError(
+                "quickstart creates accounts with well-known passwords (admin/admin, agent/agent, employee/employee) "
+                "and therefore only runs with DEBUG on. Start it as: DEBUG=1 python manage.py quickstart"
+            )
+        call_command("migrate", interactive=False, verbosity=verbosity, stdout=self.stdout, stderr=self.stderr)
+
+        report = demo_data.load_demo_data()
+        self.stdout.write(
+            f"Demo data: {len(report.users_created)} accounts, {report.nodes_created} problem sources and "
+            f"{report.tickets_created} tickets created (existing data is left as it is)."
+        )
+        self.stdout.write("Sign in with:")
+        for user in demo_data.DEMO_USERS:
+            if not user.password:
+                continue
+            note = "" if user.username in report.users_created else "  (existing account, password unchanged)"
+            login = f"{user.username} / {user.password}"
+            self.stdout.write(f"  {login:<22} {demo_data.ROLE_LABELS[user.role]}{note}")
+
+        if not no_serve:
+            # No autoreloader: it would run this whole command again in a child process.
+            call_command("runserver", addrport, use_reloader=False, stdout=self.stdout, stderr=self.stderr)
