@@ -49,12 +49,13 @@ class CommentInline(admin.TabularInline):
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
+    """For looking things up and deleting; tickets are worked on the site, where every change is
+    recorded as an event. Editing here would bypass the timeline, so the admin is read-only."""
+
     list_display = ["pk", "title", "status", "priority", "requester", "assignee", "problem_source", "created_at"]
     list_filter = ["status", "priority"]
     search_fields = ["title", "requester__username", "requester__email"]
     list_select_related = ["requester", "assignee", "problem_source"]
-    raw_id_fields = ["requester", "assignee", "problem_source"]
-    readonly_fields = ["created_at", "updated_at", "resolved_at", "closed_at"]
     fields = [
         "title",
         "description",
@@ -64,10 +65,17 @@ class TicketAdmin(admin.ModelAdmin):
         "status",
         "priority",
         "due_date",
-        *readonly_fields,
+        "created_at",
+        "updated_at",
+        "resolved_at",
+        "closed_at",
     ]
+    readonly_fields = fields
     inlines = [CommentInline]
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(TicketEvent)
@@ -77,8 +85,12 @@ class TicketEventAdmin(admin.ModelAdmin):
     list_select_related = ["ticket", "actor"]
     raw_id_fields = ["ticket", "actor", "comment", "attachment"]
 
+    # The history is a record, not a draft.
+    def has_add_permission(self, request):
+        return False
+
     def has_change_permission(self, request, obj=None):
-        return False  # the history is a record, not a draft
+        return False
 
 
 @admin.register(Attachment)
