@@ -144,6 +144,10 @@ class TicketUpdateForm(StyledFormMixin, forms.Form):
         )
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = agents()
+        # Re-categorise into active nodes only, but keep the current one valid even if retired since.
+        self.fields["problem_source"].queryset = ProblemSource.objects.filter(
+            Q(is_active=True) | Q(pk=ticket.problem_source_id)
+        ).order_by("tree_id", "lft")
 
 
 class TicketFilterForm(StyledFormMixin, forms.Form):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from mptt.models import MPTTModel, TreeForeignKey
 from mptt.querysets import TreeQuerySet
 
@@ -309,7 +310,7 @@ class TicketEvent(models.Model):
     """One line of a ticket's history, written in the same transaction as the change it records."""
 
     class Kind(models.TextChoices):
-        CREATED = "created", _("created")
+        CREATED = "created", pgettext_lazy("ticket event", "created")
         STATUS = "status", _("status changed")
         ASSIGNMENT = "assignment", _("assignment changed")
         PRIORITY = "priority", _("priority changed")
