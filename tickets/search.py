@@ -31,12 +31,14 @@ def search_tickets(tickets, text: str, *, include_internal: bool):
         comments = comments.filter(is_internal=False)
 
     if connections[tickets.db].vendor == "postgresql":
-        # Terms are \w-only, so building the raw tsquery cannot inject tsquery syntax.
-        query = SearchQuery(" & ".join(f"{term}:*" for term in terms), search_type="raw", config="simple")
-        matching_comments = comments.annotate(document=SearchVector("body", config="simple")).filter(document=query)
-        return tickets.annotate(document=SearchVector("title", "description", config="simple")).filter(
-            Q(document=query) | Q(Exists(matching_comments))
-        )
+        # Each word may match in a different field (title, description or any comment), as below.
+        tickets = tickets.annotate(document=SearchVector("title", "description", config="simple"))
+        comments = comments.annotate(document=SearchVector("body", config="simple"))
+        for term in terms:
+            # Terms are \w-only, so building the raw tsquery cannot inject tsquery syntax.
+            query = SearchQuery(f"{term}:*", search_type="raw", config="simple")
+            tickets = tickets.filter(Q(document=query) | Q(Exists(comments.filter(document=query))))
+        return tickets
 
     for term in terms:
         tickets = tickets.filter(

@@ -49,7 +49,9 @@ def zip_bytes(entries: dict[str, bytes], *, first: tuple[str, bytes] | None = No
     return buffer.getvalue()
 
 
-CONTENT_TYPES_XML = b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'
+CONTENT_TYPES_XML = (
+    b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'
+)
 
 
 def docx_bytes() -> bytes:
@@ -114,7 +116,9 @@ def rejection(file: SimpleUploadedFile) -> str:
         pytest.param("old.doc", OLE_HEADER, "application/msword", id="legacy-doc"),
         pytest.param("old.xls", OLE_HEADER, "application/vnd.ms-excel", id="legacy-xls"),
         pytest.param("notes.txt", "Drucker im 2. Stock: Papierstau, Grüße aus Köln, Maße 3×4\n".encode(), "text/plain"),
-        pytest.param("error.log", "2024-05-01 12:00:00 ERROR Zugriff verweigert für Benutzer 'müller'\n".encode(), "text/plain"),
+        pytest.param(
+            "error.log", "2024-05-01 12:00:00 ERROR Zugriff verweigert für Benutzer 'müller'\n".encode(), "text/plain"
+        ),
         pytest.param("export.csv", b"id;name\n1;printer\n", "text/plain", id="csv"),
     ],
 )
@@ -173,7 +177,9 @@ def test_uploaded_name_is_cleaned_of_nul_bytes_and_whitespace():
         ),
         pytest.param("app.js", b"fetch('/admin/').then(r => r.text()).then(alert);\n", id="js"),
         pytest.param("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 118 + b"PE\x00\x00", id="exe"),
-        pytest.param("setup.txt", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 118 + b"PE\x00\x00", id="exe-as-txt"),
+        pytest.param(
+            "setup.txt", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 118 + b"PE\x00\x00", id="exe-as-txt"
+        ),
         pytest.param("shot.html", image_bytes("PNG"), id="png-renamed-html"),
         pytest.param("shot.txt", image_bytes("PNG"), id="png-renamed-txt"),
         pytest.param("shot.jpg", image_bytes("PNG"), id="png-renamed-jpg"),
@@ -182,7 +188,7 @@ def test_uploaded_name_is_cleaned_of_nul_bytes_and_whitespace():
         pytest.param(
             "shot.png", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', id="svg-renamed-png"
         ),
-        pytest.param("report.pdf", "Nur ein Text, kein PDF.\n".encode(), id="text-renamed-pdf"),
+        pytest.param("report.pdf", b"Nur ein Text, kein PDF.\n", id="text-renamed-pdf"),
         pytest.param("report.docx", zip_bytes({"readme.txt": b"just a zip"}), id="plain-zip-renamed-docx"),
         pytest.param("report.zip", docx_bytes(), id="docx-renamed-zip"),
         pytest.param("letter.xlsx", docx_bytes(), id="docx-renamed-xlsx"),
@@ -190,7 +196,7 @@ def test_uploaded_name_is_cleaned_of_nul_bytes_and_whitespace():
         pytest.param("broken.docx", b"PK\x03\x04" + b"\x00" * 40, id="truncated-zip-docx"),
         pytest.param("old.txt", OLE_HEADER, id="ole-renamed-txt"),
         pytest.param("old.pdf", OLE_HEADER, id="ole-renamed-pdf"),
-        pytest.param("noextension", "Hallo Welt\n".encode(), id="no-extension"),
+        pytest.param("noextension", b"Hallo Welt\n", id="no-extension"),
         pytest.param("binary.txt", b"\x00\x01\x02binary\x00data", id="binary-with-nul-as-txt"),
         pytest.param("latin1.txt", "Grüße".encode("latin-1") + b" aus K\xf6ln, nicht UTF-8\n", id="invalid-utf8-txt"),
         pytest.param("tail.txt", b"harmless looking text\xff", id="invalid-utf8-at-the-end-of-a-short-file"),
@@ -263,7 +269,10 @@ def test_attachments_field_returns_checked_files_in_order():
     field = AttachmentsField()
     cleaned = field.clean([upload("a.png", image_bytes("PNG")), upload("b.pdf", pdf_bytes())])
 
-    assert [(item.name, item.content_type) for item in cleaned] == [("a.png", "image/png"), ("b.pdf", "application/pdf")]
+    assert [(item.name, item.content_type) for item in cleaned] == [
+        ("a.png", "image/png"),
+        ("b.pdf", "application/pdf"),
+    ]
 
 
 def test_attachments_field_accepts_exactly_the_maximum_number_of_files(settings):
