@@ -18,6 +18,12 @@ def attachment_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    # Every persona gets a password; the production hasher would cost ~0.3 s per user.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def plain_static_storage(settings):
     # Tests run with DEBUG off but without collectstatic; the manifest storage would need it.
     settings.STORAGES = {

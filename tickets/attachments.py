@@ -2,7 +2,8 @@
 
 An upload is accepted when its content is one of the allowed kinds AND its extension belongs to that
 kind, so neither a script renamed to .png nor a PNG renamed to .html gets through. The stored content
-type is the detected one. SVG and HTML are never accepted: browsers execute script inside them.
+type is the detected one. SVG and HTML files are never accepted: browsers execute script inside them.
+Markup inside a .txt or .log is stored and served as text/plain, always as a download with nosniff.
 """
 
 import codecs

@@ -122,7 +122,7 @@ class TicketQuerySet(models.QuerySet):
         """Full-text search on PostgreSQL, substring match elsewhere; internal notes for agents only."""
         from tickets.search import search_tickets
 
-        return search_tickets(self, text, include_internal=user.is_agent)
+        return search_tickets(self, text, include_internal=getattr(user, "is_agent", False))
 
 
 class Ticket(models.Model):
@@ -216,12 +216,23 @@ class Ticket(models.Model):
         return self.status != Ticket.Status.CLOSED and (user.pk == self.requester_id or user.is_agent)
 
 
+class CommentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Comments on visible tickets; internal notes only for agents."""
+        visible = self.filter(ticket__in=Ticket.objects.visible_to(user))
+        if user.is_authenticated and user.is_agent:
+            return visible
+        return visible.filter(is_internal=False)
+
+
 class Comment(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField(_("comment"), max_length=20000)
     is_internal = models.BooleanField(_("internal note"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CommentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("comment")
