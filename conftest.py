@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 
 from accounts.models import User
 from tickets import problem_sources, services
-from tickets.models import Ticket
+from tickets.models import ProblemSource, Ticket
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +81,7 @@ def tree(db):
     retired = create(parent=hardware, name_en="Fax", name_de="Fax", is_active=False)
     retired_child = create(parent=retired, name_en="Fax paper", name_de="Faxpapier")
     software = create(name_en="Software", name_de="Software", icon="window")
-    return {
+    nodes = {
         "hardware": hardware,
         "printer": printer,
         "paper_jam": paper_jam,
@@ -92,6 +92,9 @@ def tree(db):
         "retired_child": retired_child,
         "software": software,
     }
+    # Each create shifted the MPTT fields of earlier nodes; hand out fresh copies.
+    fresh = ProblemSource.objects.in_bulk([node.pk for node in nodes.values()])
+    return {name: fresh[node.pk] for name, node in nodes.items()}
 
 
 @pytest.fixture

@@ -530,7 +530,7 @@ DEMO_TICKETS: tuple[DemoTicket, ...] = (
                                    "Abteilungsleitung nötig."),
                       reply("lena", "Hallo Max, die Lizenz kostet etwa 240 € im Jahr. Bitte schick mir die "
                                     "Freigabe deiner Abteilungsleitung."),
-                      status("lena", Status.WAITING), due("lena", 10))),
+                      status("lena", Status.WAITING), due("lena", 5))),
     DemoTicket(10, "david", "Network › LAN / network socket", "Network socket in room 2.05 is dead",
                "The network socket next to the window in room 2.05 does not work; my docking station shows no "
                "connection. The other socket works.", Priority.LOW,
@@ -731,7 +731,6 @@ def tickets_create(users: dict, *, seed: int = SEED, now: datetime | None = None
         )
         step_ends.append(_clock_tick())
         for step, at in zip(spec.steps, times[1:], strict=True):
-            ticket.refresh_from_db()  # ticket_take decides on the status it is handed
             _run_step(ticket, step, users, nodes, at)
             step_ends.append(_clock_tick())
         _backdate(ticket, step_ends, times)

@@ -81,11 +81,12 @@ def is_pickable(node: ProblemSource, *, has_active_children: bool) -> bool:
 
 def picker_level(node: ProblemSource | None) -> PickerLevel:
     """The active children of ``node`` (the roots for None), in tree order: two queries."""
+    # Children by parent link rather than by the node's lft/rght, which may be stale on a copy.
     if node is None:
-        choices = ProblemSource.objects.root_nodes()
+        choices = ProblemSource.objects.filter(parent__isnull=True)
         path = []
     else:
-        choices = node.get_children()
+        choices = ProblemSource.objects.filter(parent=node)
         path = list(node.get_ancestors(include_self=True))
     choices = list(choices.active().with_active_children().order_by("tree_id", "lft"))
     return PickerLevel(node=node, path=path, choices=choices)
@@ -100,7 +101,7 @@ def pickable_error(node: ProblemSource) -> str | None:
     """Why a ticket cannot be filed on ``node``, or None when it can."""
     if not reachable_in_picker(node):
         return _("This problem source is no longer offered. Please choose another one.")
-    has_active_children = node.get_children().filter(is_active=True).exists()
+    has_active_children = ProblemSource.objects.filter(parent=node, is_active=True).exists()
     if not is_pickable(node, has_active_children=has_active_children):
         return _("Please choose a more specific problem source.")
     return None
