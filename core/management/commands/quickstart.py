@@ -1,5 +1,9 @@
 """Set up a demo installation in one step: migrate, load the demo data, serve on port 8000."""
 
+import os
+import sys
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -25,7 +29,7 @@ class Command(BaseCommand):
                 "quickstart creates accounts with well-known passwords (admin/admin, agent/agent, employee/employee) "
                 "and therefore only runs with DEBUG on. Start it as: DEBUG=1 python manage.py quickstart"
             )
-        call_command("migrate", interactive=False, verbosity=verbosity, stdout=self.stdout, stderr=self.stderr)
+        call_command("migrate", interactive=False, verbosity=verbosity)
 
         report = demo_data.load_demo_data()
         self.stdout.write(
@@ -41,5 +45,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {login:<22} {demo_data.ROLE_LABELS[user.role]}{note}")
 
         if not no_serve:
-            # No autoreloader: it would run this whole command again in a child process.
-            call_command("runserver", addrport, use_reloader=False, stdout=self.stdout, stderr=self.stderr)
+            # Become a plain `runserver`: its autoreloader then restarts only the server on code
+            # changes, instead of running this whole command again in a child process.
+            self.stdout.flush()
+            manage_py = str(Path(settings.BASE_DIR) / "manage.py")
+            os.execv(sys.executable, [sys.executable, manage_py, "runserver", addrport])  # noqa: S606
