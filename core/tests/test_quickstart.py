@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.roles import it_staff_group
 from core.management.commands import quickstart
-from tickets import demo_data
+from tickets import demo_content, demo_data
 from tickets.models import Comment, ProblemSource, Ticket, TicketEvent
 from tickets.problem_sources import pickable_error, tree_errors
 
@@ -49,7 +49,7 @@ def counts() -> dict[str, int]:
     }
 
 
-def all_demo_nodes(nodes=demo_data.DEMO_TREE):
+def all_demo_nodes(nodes=demo_content.DEMO_TREE):
     for node in nodes:
         yield node
         yield from all_demo_nodes(node.children)

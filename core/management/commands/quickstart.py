@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets import demo_data
+from tickets import demo_content, demo_data
 
 
 class Command(BaseCommand):
@@ -37,12 +37,12 @@ class Command(BaseCommand):
             f"{report.tickets_created} tickets created (existing data is left as it is)."
         )
         self.stdout.write("Sign in with:")
-        for user in demo_data.DEMO_USERS:
+        for user in demo_content.DEMO_USERS:
             if not user.password:
                 continue
             note = "" if user.username in report.users_created else "  (existing account, password unchanged)"
             login = f"{user.username} / {user.password}"
-            self.stdout.write(f"  {login:<22} {demo_data.ROLE_LABELS[user.role]}{note}")
+            self.stdout.write(f"  {login:<22} {demo_content.ROLE_LABELS[user.role]}{note}")
 
         if not no_serve:
             # Become a plain `runserver`: its autoreloader then restarts only the server on code
