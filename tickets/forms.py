@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -160,7 +160,7 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
         "updated": ("updated_at", "pk"),
         "priority": ("priority", "-created_at", "-pk"),
         "-priority": ("-priority", "-created_at", "-pk"),
-        "due": ("due_date", "-created_at", "-pk"),
+        "due": (F("due_date").asc(nulls_last=True), "-created_at", "-pk"),
         "status": ("status_rank", "-created_at", "-pk"),
         "title": ("title", "pk"),
     }

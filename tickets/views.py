@@ -4,7 +4,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -69,7 +69,7 @@ def dashboard(request):
     context = {}
     if user.is_agent:
         source = None
-        if request.GET.get("source", "").isdigit():
+        if request.GET.get("source", "").isdecimal():
             source = ProblemSource.objects.filter(pk=request.GET["source"]).first()
         if source is not None:
             events = events.filter(source.subtree_filter("ticket__problem_source__"))
@@ -85,7 +85,7 @@ def dashboard(request):
             Ticket.objects.open()
             .filter(assignee=user)
             .select_related("requester", "problem_source")
-            .order_by("-priority", "due_date", "created_at")[:10]
+            .order_by("-priority", F("due_date").asc(nulls_last=True), "created_at")[:10]
         )
         context["source"] = source
         context["source_choices"] = problem_sources.choice_tree()
@@ -123,7 +123,7 @@ def ticket_list(request):
         tickets.with_status_rank().select_related("requester", "assignee", "problem_source").order_by(*form.ordering())
     )
     paginator = Paginator(tickets, form.page_size())
-    requested = request.GET.get("page", "1")
+    requested = request.GET.get("page") or "1"
     try:
         page = paginator.page(requested)
     except (EmptyPage, PageNotAnInteger):
@@ -175,7 +175,7 @@ def ticket_new(request):
     node = None
     source_id = request.GET.get("source", "")
     if source_id:
-        node = ProblemSource.objects.filter(pk=source_id).first() if source_id.isdigit() else None
+        node = ProblemSource.objects.filter(pk=source_id).first() if source_id.isdecimal() else None
         if node is None or not problem_sources.reachable_in_picker(node):
             messages.error(request, _("That problem source is not available. Please choose again."))
             return redirect("tickets:new")
@@ -274,7 +274,7 @@ def attachment_download(request, pk: int, attachment_pk: int):
     response = FileResponse(handle, as_attachment=True, filename=attachment.original_name)
     response["Content-Type"] = attachment.content_type
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox; frame-ancestors 'none'"
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
