@@ -25,12 +25,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 check-migrations: $(STAMP)
-	$(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 ## Regenerate the translation catalogues after changing UI text (needs GNU gettext).
 messages: $(STAMP)
-	$(BIN)/python manage.py makemessages --locale de --ignore '.venv/*' --ignore 'static/*'
-	$(BIN)/python manage.py compilemessages --locale de --ignore '.venv/*'
+	DEBUG=1 $(BIN)/python manage.py makemessages --locale de --ignore '.venv/*' --ignore 'static/*'
+	DEBUG=1 $(BIN)/python manage.py compilemessages --locale de --ignore '.venv/*'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles var
