@@ -215,9 +215,11 @@ class Ticket(models.Model):
         return self.status != Ticket.Status.CLOSED and (user.pk == self.requester_id or user.is_agent)
 
 
-class CommentQuerySet(models.QuerySet):
+class TicketContentQuerySet(models.QuerySet):
+    """For models that belong to a ticket and carry ``is_internal``: comments, attachments, events."""
+
     def visible_to(self, user):
-        """Comments on visible tickets; internal notes only for agents."""
+        """Rows of tickets the user may see; internal ones (notes and what hangs on them) for agents only."""
         visible = self.filter(ticket__in=Ticket.objects.visible_to(user))
         if user.is_authenticated and user.is_agent:
             return visible
@@ -231,7 +233,7 @@ class Comment(models.Model):
     is_internal = models.BooleanField(_("internal note"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = CommentQuerySet.as_manager()
+    objects = TicketContentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("comment")
@@ -266,15 +268,6 @@ class AttachmentStorage(FileSystemStorage):
 attachment_storage = AttachmentStorage()
 
 
-class AttachmentQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Attachments of tickets the user may see; internal ones only for agents."""
-        visible = self.filter(ticket__in=Ticket.objects.visible_to(user))
-        if user.is_authenticated and user.is_agent:
-            return visible
-        return visible.filter(is_internal=False)
-
-
 class Attachment(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments")
@@ -286,7 +279,7 @@ class Attachment(models.Model):
     is_internal = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = AttachmentQuerySet.as_manager()
+    objects = TicketContentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("attachment")
@@ -304,14 +297,7 @@ class Attachment(models.Model):
         return self.content_type.startswith("image/")
 
 
-class TicketEventQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Events of visible tickets; internal events (notes) only for agents."""
-        visible = self.filter(ticket__in=Ticket.objects.visible_to(user))
-        if user.is_authenticated and user.is_agent:
-            return visible
-        return visible.filter(is_internal=False)
-
+class TicketEventQuerySet(TicketContentQuerySet):
     def for_timeline(self):
         return self.select_related("actor", "comment", "attachment").order_by("created_at", "pk")
 
