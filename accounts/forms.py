@@ -41,3 +41,11 @@ class ThemeForm(forms.Form):
 
 class PasswordChangeForm(StyledFormMixin, auth_forms.PasswordChangeForm):
     pass
+
+
+class PasswordResetForm(StyledFormMixin, auth_forms.PasswordResetForm):
+    pass
+
+
+class SetPasswordForm(StyledFormMixin, auth_forms.SetPasswordForm):
+    pass

@@ -19,6 +19,10 @@ class User(AbstractUser):
         help_text=_("Empty: follow the browser."),
     )
     theme = models.CharField(_("colour mode"), max_length=8, choices=Theme.choices, default=Theme.AUTO)
+    # Filled from Microsoft Graph at each Microsoft sign-in.
+    job_title = models.CharField(_("job title"), max_length=200, blank=True)
+    department = models.CharField(_("department"), max_length=200, blank=True)
+    office_location = models.CharField(_("office"), max_length=200, blank=True)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

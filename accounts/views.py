@@ -1,10 +1,13 @@
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.messages.views import SuccessMessageMixin
 from django.http import HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse_lazy
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -13,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.forms import LanguageForm, PasswordChangeForm, PreferencesForm, ThemeForm
+from accounts.tokens import authority
 
 
 def _safe_next(request, fallback: str = "dashboard"):
@@ -84,3 +88,15 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:profile")
     success_message = gettext_lazy("Your password was changed.")
+
+
+class LogoutView(auth_views.LogoutView):
+    """Sign out here; with ENTRA_SIGN_OUT_OF_MICROSOFT also end the Microsoft session."""
+
+    def post(self, request, *args, **kwargs):
+        used_microsoft = request.session.get(BACKEND_SESSION_KEY) == "accounts.entra.EntraIDBackend"
+        response = super().post(request, *args, **kwargs)
+        if used_microsoft and settings.ENTRA_SIGN_OUT_OF_MICROSOFT:
+            back = request.build_absolute_uri(resolve_url(settings.LOGOUT_REDIRECT_URL))
+            return redirect(f"{authority()}/oauth2/v2.0/logout?{urlencode({'post_logout_redirect_uri': back})}")
+        return response

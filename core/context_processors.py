@@ -9,6 +9,7 @@ def ui(request):
         "max_upload_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
         "max_upload_files": settings.ATTACHMENT_MAX_FILES,
         "ui_theme": theme,
+        "entra_enabled": settings.ENTRA_ENABLED,
         "ui_languages": settings.LANGUAGES,
         "ui_is_agent": bool(user is not None and user.is_authenticated and user.is_agent),
     }

@@ -6,7 +6,9 @@ e-mail and DEBUG on only when ``DEBUG=1`` is set. Every variable is documented i
 """
 
 import os
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
@@ -105,8 +107,10 @@ INSTALLED_APPS = [
     "mptt",
     "axes",
     "csp",
+    "social_django",
     "core",
     "accounts",
+    "teams_app",
     "tickets",
 ]
 
@@ -122,6 +126,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    "accounts.entra.EntraErrorMiddleware",
 ]
 
 ROOT_URLCONF = "core.urls"
@@ -176,6 +181,88 @@ AXES_VERBOSE = False
 # without a proxy that header is the client's own claim and is ignored.
 AXES_IPWARE_PROXY_COUNT = 1 if BEHIND_PROXY else 0
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if BEHIND_PROXY else ["REMOTE_ADDR"]
+
+# --- Microsoft Entra ID single sign-on -----------------------------------------------------------
+
+ENTRA_TENANT_ID = env_str("ENTRA_TENANT_ID", "")
+ENTRA_CLIENT_ID = env_str("ENTRA_CLIENT_ID", "")
+ENTRA_CLIENT_SECRET = env_str("ENTRA_CLIENT_SECRET", "")
+ENTRA_AUTHORITY_HOST = env_str("ENTRA_AUTHORITY_HOST", "login.microsoftonline.com")
+# Only for the offline fake identity provider (`manage.py fake_entra`): its plain-http base URL.
+ENTRA_AUTHORITY_URL = env_str("ENTRA_AUTHORITY_URL", "").rstrip("/")
+GRAPH_URL = env_str("GRAPH_URL", "https://graph.microsoft.com").rstrip("/")
+# App roles in the token and what they grant here: "agent" (IT staff group) or "admin" (superuser).
+ENTRA_ROLE_MAP = dict(
+    item.split("=", 1) for item in env_list("ENTRA_ROLE_MAP", "Tickets.Agent=agent,Tickets.Admin=admin") if "=" in item
+)
+ENTRA_SIGN_OUT_OF_MICROSOFT = env_bool("ENTRA_SIGN_OUT_OF_MICROSOFT", False)
+# The Application ID URI that Teams requests tokens for (api://<host>/<client id>).
+ENTRA_APP_ID_URI = env_str("ENTRA_APP_ID_URI", f"api://{urlsplit(SITE_URL).hostname}/{ENTRA_CLIENT_ID}")
+# Fernet key (urlsafe base64, 32 bytes) for the Microsoft tokens stored per user; required with SSO
+# in production. `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`
+TOKEN_ENCRYPTION_KEY = env_str("TOKEN_ENCRYPTION_KEY", "")
+
+_entra = {
+    "ENTRA_TENANT_ID": ENTRA_TENANT_ID,
+    "ENTRA_CLIENT_ID": ENTRA_CLIENT_ID,
+    "ENTRA_CLIENT_SECRET": ENTRA_CLIENT_SECRET,
+}
+ENTRA_ENABLED = all(_entra.values())
+if any(_entra.values()) and not ENTRA_ENABLED:
+    _missing = ", ".join(name for name, value in _entra.items() if not value)
+    raise ImproperlyConfigured(
+        f"Microsoft sign-in is half configured: set {_missing} as well, or none of the ENTRA_ variables."
+    )
+if ENTRA_ENABLED:
+    try:
+        uuid.UUID(ENTRA_TENANT_ID)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "ENTRA_TENANT_ID must be the tenant's GUID (directory ID), not a domain name."
+        ) from None
+    if not TOKEN_ENCRYPTION_KEY and not DEBUG:
+        raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEY must be set when Microsoft sign-in is configured.")
+    AUTHENTICATION_BACKENDS.append("accounts.entra.EntraIDBackend")
+
+_SOCIAL = "SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_"
+globals().update(
+    {
+        f"{_SOCIAL}KEY": ENTRA_CLIENT_ID,
+        f"{_SOCIAL}SECRET": ENTRA_CLIENT_SECRET,
+        f"{_SOCIAL}TENANT_ID": ENTRA_TENANT_ID,
+        f"{_SOCIAL}AUTHORITY_HOST": ENTRA_AUTHORITY_HOST,
+        # The default is only "openid profile offline_access"; Graph /me and the email claim need these.
+        f"{_SOCIAL}SCOPE": ["User.Read", "email"],
+    }
+)
+if ENTRA_AUTHORITY_URL:
+    _base = f"{ENTRA_AUTHORITY_URL}/{ENTRA_TENANT_ID}"
+    globals().update(
+        {
+            f"{_SOCIAL}AUTHORIZATION_URL": f"{_base}/oauth2/v2.0/authorize",
+            f"{_SOCIAL}ACCESS_TOKEN_URL": f"{_base}/oauth2/v2.0/token",
+            f"{_SOCIAL}OPENID_CONFIGURATION_URL": f"{_base}/v2.0/.well-known/openid-configuration",
+            f"{_SOCIAL}JWKS_URI": f"{_base}/discovery/v2.0/keys",
+        }
+    )
+SOCIAL_AUTH_URL_NAMESPACE = "social"
+SOCIAL_AUTH_PIPELINE = [
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "accounts.entra.refuse_inactive_user",
+    "social_core.pipeline.user.get_username",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    # Never social_core's associate_by_email: an e-mail address must not take over an account.
+    "accounts.entra.store_tokens",
+    "accounts.entra.update_profile",
+    "accounts.entra.sync_roles",
+]
+SOCIAL_AUTH_USER_FIELDS = ["username", "email", "first_name", "last_name"]
+SOCIAL_AUTH_CLEAN_USERNAMES = True
+SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/"
 
 # --- Internationalisation ------------------------------------------------------------------------
 
@@ -240,6 +327,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Production runs behind TLS; a local production smoke test over http turns this off explicitly.
 HTTPS = env_bool("HTTPS", not DEBUG)
+SOCIAL_AUTH_REDIRECT_IS_HTTPS = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True

@@ -13,6 +13,8 @@ urlpatterns = [
     path("", ticket_views.dashboard, name="dashboard"),
     path("tickets/", include("tickets.urls")),
     path("accounts/", include("accounts.urls")),
+    # Microsoft sign-in: /auth/login/azuread-v2-tenant-oauth2/ (POST) and /auth/complete/.../
+    path("auth/", include("social_django.urls", namespace="social")),
     path("admin/", admin.site.urls),
     path("healthz", core_views.health, name="health"),
 ]

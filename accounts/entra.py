@@ -1,0 +1,150 @@
+"""Sign-in with Microsoft Entra ID: the social-auth backend, the pipeline steps and the error page.
+
+Users are keyed on their immutable object id (``oid``) in the configured tenant, never on an e-mail
+address or UPN: those change and can be reused, and linking by e-mail would let a directory account
+take over a local one.
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.models import Group
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
+from social_core.backends.azuread_tenant import AzureADV2TenantOAuth2
+from social_core.exceptions import AuthPolicyError, AuthResponseError, SocialAuthBaseException
+
+from accounts.tokens import GRAPH_SCOPES, protected_token_data
+from teams_app import graph
+
+logger = logging.getLogger(__name__)
+
+
+class EntraIDBackend(AzureADV2TenantOAuth2):
+    """social-core's tenant backend, keyed on ``oid`` and refusing deactivated users everywhere."""
+
+    name = "azuread-v2-tenant-oauth2"
+
+    def get_user_id(self, details, response):
+        oid = response.get("oid")
+        if not oid:
+            raise AuthResponseError(self, "The ID token carries no object id (oid).")
+        return oid
+
+    def get_user_details(self, response):
+        given, family, name = response.get("given_name"), response.get("family_name"), response.get("name") or ""
+        if not (given or family) and name:
+            given, _space, family = name.partition(" ")
+        upn = response.get("preferred_username") or ""
+        return {
+            "username": upn or name,
+            "email": response.get("email") or upn,
+            "fullname": name,
+            "first_name": (given or "")[:150],
+            "last_name": (family or "")[:150],
+        }
+
+    def get_user(self, user_id):
+        # social-core's storage returns inactive users too; a deactivated user's session must end.
+        user = super().get_user(user_id)
+        return user if user is not None and user.is_active else None
+
+    def refresh_token_params(self, token, *args, **kwargs):
+        params = super().refresh_token_params(token, *args, **kwargs)
+        params.pop("resource", None)
+        params["scope"] = GRAPH_SCOPES  # v2 requires it; social-core omits it
+        return params
+
+
+# --- Pipeline -------------------------------------------------------------------------------------
+
+
+def refuse_inactive_user(backend, user=None, *args, **kwargs):
+    if user is not None and not user.is_active:
+        raise AuthPolicyError(backend, code="authentication_disallowed", stage="pipeline")
+
+
+@sensitive_variables("response")
+def store_tokens(backend, user, response, social=None, *args, **kwargs):
+    """Instead of social-core's load_extra_data, which would store the tokens in plain text."""
+    social = social or backend.strategy.storage.user.get_social_auth(backend.name, kwargs["uid"])
+    social.extra_data = protected_token_data(response, previous=social.extra_data)
+    social.save(update_fields=["extra_data", "modified"])
+
+
+@sensitive_variables("response")
+def update_profile(backend, user, response, details, *args, **kwargs):
+    """Refresh name, e-mail and job details from the ID token and, best effort, Graph /me."""
+    user.first_name = details.get("first_name") or user.first_name
+    user.last_name = details.get("last_name") or user.last_name
+    user.email = details.get("email") or user.email
+    try:
+        me = graph.graph_me(response["access_token"]) if response.get("access_token") else {}
+    except graph.MicrosoftError as error:
+        # Never block the sign-in; the profile is fetched again at the next one.
+        logger.warning("Graph /me failed at sign-in of user %s: %s", user.pk, error)
+        me = {}
+    user.first_name = (me.get("givenName") or user.first_name)[:150]
+    user.last_name = (me.get("surname") or user.last_name)[:150]
+    user.email = me.get("mail") or user.email
+    user.job_title = (me.get("jobTitle") or user.job_title)[:200]
+    user.department = (me.get("department") or user.department)[:200]
+    user.office_location = (me.get("officeLocation") or user.office_location)[:200]
+    language = (me.get("preferredLanguage") or "")[:2].lower()
+    if not user.language and language in dict(settings.LANGUAGES):
+        user.language = language
+    user.save()
+
+
+def sync_roles(backend, user, response, *args, **kwargs):
+    """Make the app roles in the token the user's roles here, at every sign-in."""
+    granted = {settings.ENTRA_ROLE_MAP.get(role) for role in response.get("roles") or []}
+    agent_group, _created = Group.objects.get_or_create(name=settings.IT_STAFF_GROUP)
+    if "agent" in granted:
+        user.groups.add(agent_group)
+    else:
+        user.groups.remove(agent_group)
+    is_admin = "admin" in granted
+    if user.is_staff != is_admin or user.is_superuser != is_admin:
+        user.is_staff = user.is_superuser = is_admin
+        user.save(update_fields=["is_staff", "is_superuser"])
+    user.__dict__.pop("is_agent", None)  # the cached role check is stale now
+
+
+# --- Errors ---------------------------------------------------------------------------------------
+
+
+class EntraErrorMiddleware:
+    """A failed Microsoft sign-in goes back to the sign-in page with a clear message, never a
+    traceback: also with DEBUG on, where social-auth's own middleware would re-raise."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def get_message(self, exception: SocialAuthBaseException) -> str:
+        code = exception.code
+        if getattr(exception, "claim", None) == "tid":
+            return _(
+                "Your Microsoft account belongs to another organisation. Only accounts of this company can sign in."
+            )
+        if code == "authentication_disallowed":
+            return _("This account is deactivated. Please contact IT.")
+        if code == "authorization_declined":
+            return _("The Microsoft sign-in was cancelled.")
+        if code in ("state_mismatch", "session_context_missing", "missing_parameter"):
+            return _("The sign-in took too long or was started in another window. Please try again.")
+        if code in ("connection_failed", "timeout", "tls_error", "rate_limited", "unavailable", "http_error"):
+            return _("Microsoft could not be reached. Please try again in a moment.")
+        return _("Microsoft sign-in failed: the answer from Microsoft could not be verified. Please try again.")
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, SocialAuthBaseException) or getattr(request, "social_strategy", None) is None:
+            return None
+        logger.warning("Microsoft sign-in refused: %s (%s)", type(exception).__name__, exception)
+        messages.error(request, self.get_message(exception))
+        return redirect(settings.LOGIN_URL)
