@@ -233,6 +233,8 @@ globals().update(
         f"{_SOCIAL}AUTHORITY_HOST": ENTRA_AUTHORITY_HOST,
         # The default is only "openid profile offline_access"; Graph /me and the email claim need these.
         f"{_SOCIAL}SCOPE": ["User.Read", "email"],
+        # PKCE binds the authorization code to this browser session; social-core leaves it off.
+        f"{_SOCIAL}USE_PKCE": True,
     }
 )
 if ENTRA_AUTHORITY_URL:
