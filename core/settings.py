@@ -224,29 +224,44 @@ if ENTRA_ENABLED:
         raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEY must be set when Microsoft sign-in is configured.")
     AUTHENTICATION_BACKENDS.append("accounts.entra.EntraIDBackend")
 
-_SOCIAL = "SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_"
-globals().update(
-    {
-        f"{_SOCIAL}KEY": ENTRA_CLIENT_ID,
-        f"{_SOCIAL}SECRET": ENTRA_CLIENT_SECRET,
-        f"{_SOCIAL}TENANT_ID": ENTRA_TENANT_ID,
-        f"{_SOCIAL}AUTHORITY_HOST": ENTRA_AUTHORITY_HOST,
+
+def entra_social_settings(
+    *, tenant_id: str, client_id: str, client_secret: str, authority_host: str, authority_url: str = ""
+) -> dict[str, object]:
+    """social-auth's settings for the Entra backend, from the ENTRA_ values (also used by the tests)."""
+    prefix = "SOCIAL_AUTH_AZUREAD_V2_TENANT_OAUTH2_"
+    social: dict[str, object] = {
+        f"{prefix}KEY": client_id,
+        f"{prefix}SECRET": client_secret,
+        f"{prefix}TENANT_ID": tenant_id,
+        f"{prefix}AUTHORITY_HOST": authority_host,
         # The default is only "openid profile offline_access"; Graph /me and the email claim need these.
-        f"{_SOCIAL}SCOPE": ["User.Read", "email"],
+        f"{prefix}SCOPE": ["User.Read", "email"],
         # PKCE binds the authorization code to this browser session; social-core leaves it off.
-        f"{_SOCIAL}USE_PKCE": True,
+        f"{prefix}USE_PKCE": True,
     }
-)
-if ENTRA_AUTHORITY_URL:
-    _base = f"{ENTRA_AUTHORITY_URL}/{ENTRA_TENANT_ID}"
-    globals().update(
-        {
-            f"{_SOCIAL}AUTHORIZATION_URL": f"{_base}/oauth2/v2.0/authorize",
-            f"{_SOCIAL}ACCESS_TOKEN_URL": f"{_base}/oauth2/v2.0/token",
-            f"{_SOCIAL}OPENID_CONFIGURATION_URL": f"{_base}/v2.0/.well-known/openid-configuration",
-            f"{_SOCIAL}JWKS_URI": f"{_base}/discovery/v2.0/keys",
-        }
+    if authority_url:  # the offline fake: plain http, which social-auth's AUTHORITY_URL refuses
+        base = f"{authority_url.rstrip('/')}/{tenant_id}"
+        social.update(
+            {
+                f"{prefix}AUTHORIZATION_URL": f"{base}/oauth2/v2.0/authorize",
+                f"{prefix}ACCESS_TOKEN_URL": f"{base}/oauth2/v2.0/token",
+                f"{prefix}OPENID_CONFIGURATION_URL": f"{base}/v2.0/.well-known/openid-configuration",
+                f"{prefix}JWKS_URI": f"{base}/discovery/v2.0/keys",
+            }
+        )
+    return social
+
+
+globals().update(
+    entra_social_settings(
+        tenant_id=ENTRA_TENANT_ID,
+        client_id=ENTRA_CLIENT_ID,
+        client_secret=ENTRA_CLIENT_SECRET,
+        authority_host=ENTRA_AUTHORITY_HOST,
+        authority_url=ENTRA_AUTHORITY_URL,
     )
+)
 SOCIAL_AUTH_URL_NAMESPACE = "social"
 SOCIAL_AUTH_PIPELINE = [
     "social_core.pipeline.social_auth.social_details",
@@ -356,7 +371,9 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": [SELF],
+        # The "Log in with Microsoft" form redirects to the identity provider; browsers apply
+        # form-action to that redirect too.
+        "form-action": [SELF, ENTRA_AUTHORITY_URL or f"https://{ENTRA_AUTHORITY_HOST}"] if ENTRA_ENABLED else [SELF],
         "frame-ancestors": [NONE],
     }
 }
