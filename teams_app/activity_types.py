@@ -1,0 +1,34 @@
+"""The Teams activity-feed notifications this app sends: one place for the manifest and the sender.
+
+Teams refuses an activity type that the app manifest does not declare, and every template parameter
+must be filled, so the manifest builder and the notification sender both read this list.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ActivityType:
+    type: str  # the activityType sent to Graph and declared in the manifest
+    description: str  # shown to admins in Teams' notification settings
+    template_text: str  # the feed line; {placeholders} are filled from templateParameters
+
+
+TICKET_CREATED = ActivityType(
+    "ticketCreated", "A new ticket was filed", "{actor} filed ticket {ticket}"
+)
+TICKET_ASSIGNED = ActivityType(
+    "ticketAssigned", "A ticket was assigned to you", "{actor} assigned ticket {ticket} to you"
+)
+TICKET_REPLY = ActivityType(
+    "ticketReply", "IT replied to your ticket", "{actor} replied to your ticket {ticket}"
+)
+TICKET_COMMENT = ActivityType(
+    "ticketComment", "The requester commented on a ticket you work on", "{actor} commented on ticket {ticket}"
+)
+TICKET_STATUS = ActivityType(
+    "ticketStatusChanged", "The status of your ticket changed", "Ticket {ticket} is now {status}"
+)
+
+ALL = (TICKET_CREATED, TICKET_ASSIGNED, TICKET_REPLY, TICKET_COMMENT, TICKET_STATUS)
+BY_TYPE = {activity.type: activity for activity in ALL}
