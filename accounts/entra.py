@@ -9,12 +9,15 @@ import logging
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from social_core.backends.azuread_tenant import AzureADV2TenantOAuth2
 from social_core.exceptions import AuthPolicyError, AuthResponseError, SocialAuthBaseException
+from social_django.models import UserSocialAuth
 
 from accounts.tokens import GRAPH_SCOPES, protected_token_data
 from teams_app import graph
@@ -22,10 +25,28 @@ from teams_app import graph
 logger = logging.getLogger(__name__)
 
 
+def details_from_claims(claims: dict) -> dict[str, str]:
+    """Name, e-mail (the email claim, else the UPN) and a username from ID- or access-token claims."""
+    given, family, name = claims.get("given_name"), claims.get("family_name"), claims.get("name") or ""
+    if not (given or family) and name:
+        given, _space, family = name.partition(" ")
+    # v2 tokens carry preferred_username; v1 access tokens (Teams SSO) upn or unique_name.
+    upn = claims.get("preferred_username") or claims.get("upn") or claims.get("unique_name") or ""
+    return {
+        "username": upn or name,
+        "email": claims.get("email") or upn,
+        "fullname": name,
+        "first_name": (given or "")[:150],
+        "last_name": (family or "")[:150],
+    }
+
+
 class EntraIDBackend(AzureADV2TenantOAuth2):
     """social-core's tenant backend, keyed on ``oid`` and refusing deactivated users everywhere."""
 
     name = "azuread-v2-tenant-oauth2"
+    ID_KEY = "oid"
+    LEGACY_ID_KEYS = ()  # never look an account up by UPN: UPNs change and are reused
 
     def get_user_id(self, details, response):
         oid = response.get("oid")
@@ -34,17 +55,7 @@ class EntraIDBackend(AzureADV2TenantOAuth2):
         return oid
 
     def get_user_details(self, response):
-        given, family, name = response.get("given_name"), response.get("family_name"), response.get("name") or ""
-        if not (given or family) and name:
-            given, _space, family = name.partition(" ")
-        upn = response.get("preferred_username") or ""
-        return {
-            "username": upn or name,
-            "email": response.get("email") or upn,
-            "fullname": name,
-            "first_name": (given or "")[:150],
-            "last_name": (family or "")[:150],
-        }
+        return details_from_claims(response)
 
     def get_user(self, user_id):
         # social-core's storage returns inactive users too; a deactivated user's session must end.
@@ -100,7 +111,11 @@ def update_profile(backend, user, response, details, *args, **kwargs):
 
 def sync_roles(backend, user, response, *args, **kwargs):
     """Make the app roles in the token the user's roles here, at every sign-in."""
-    granted = {settings.ENTRA_ROLE_MAP.get(role) for role in response.get("roles") or []}
+    apply_roles(user, response.get("roles") or [])
+
+
+def apply_roles(user, roles: list[str]) -> None:
+    granted = {settings.ENTRA_ROLE_MAP.get(role) for role in roles}
     agent_group, _created = Group.objects.get_or_create(name=settings.IT_STAFF_GROUP)
     if "agent" in granted:
         user.groups.add(agent_group)
@@ -111,6 +126,51 @@ def sync_roles(backend, user, response, *args, **kwargs):
         user.is_staff = user.is_superuser = is_admin
         user.save(update_fields=["is_staff", "is_superuser"])
     user.__dict__.pop("is_agent", None)  # the cached role check is stale now
+
+
+# --- Teams tab sign-in ---------------------------------------------------------------------------
+
+
+def _free_username(wanted: str) -> str:
+    model = get_user_model()
+    base = (wanted or "microsoft-user")[:140]
+    candidate, number = base, 1
+    while model.objects.filter(username=candidate).exists():
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
+
+
+@transaction.atomic
+def user_for_token_claims(claims: dict):
+    """The user behind a validated access token (Teams SSO), found or created by object id exactly as
+    the web sign-in does it: the same key, the same profile fields, the same role sync."""
+    details = details_from_claims(claims)
+    social = (
+        UserSocialAuth.objects.select_for_update()
+        .select_related("user")
+        .filter(provider=EntraIDBackend.name, uid=claims["oid"])
+        .first()
+    )
+    if social is None:
+        user = get_user_model()(username=_free_username(details["username"]))
+        user.set_unusable_password()
+        user.save()
+        social = UserSocialAuth.objects.create(
+            user=user,
+            provider=EntraIDBackend.name,
+            uid=claims["oid"],
+            extra_data={"oid": claims["oid"], "tid": claims["tid"]},
+        )
+    user = social.user
+    if not user.is_active:
+        return user
+    user.first_name = details["first_name"] or user.first_name
+    user.last_name = details["last_name"] or user.last_name
+    user.email = details["email"] or user.email
+    user.save()
+    apply_roles(user, claims.get("roles") or [])
+    return user
 
 
 # --- Errors ---------------------------------------------------------------------------------------
@@ -128,7 +188,7 @@ class EntraErrorMiddleware:
 
     def get_message(self, exception: SocialAuthBaseException) -> str:
         code = exception.code
-        if getattr(exception, "claim", None) == "tid":
+        if getattr(exception, "claim", None) == "tid" and code == "invalid_claim":  # not merely missing
             return _(
                 "Your Microsoft account belongs to another organisation. Only accounts of this company can sign in."
             )

@@ -99,16 +99,21 @@ def user_graph_token(user) -> str | None:
         if not refresh_token:
             return None
         # Entra v2 requires the scope on refresh; social-core's own refresh leaves it out.
-        answer = graph.post_form(
-            token_endpoint(),
-            {
-                "client_id": settings.ENTRA_CLIENT_ID,
-                "client_secret": settings.ENTRA_CLIENT_SECRET,
-                "grant_type": "refresh_token",
-                "refresh_token": refresh_token,
-                "scope": GRAPH_SCOPES,
-            },
-        )
+        try:
+            answer = graph.post_form(
+                token_endpoint(),
+                {
+                    "client_id": settings.ENTRA_CLIENT_ID,
+                    "client_secret": settings.ENTRA_CLIENT_SECRET,
+                    "grant_type": "refresh_token",
+                    "refresh_token": refresh_token,
+                    "scope": GRAPH_SCOPES,
+                },
+            )
+        except graph.MicrosoftError as error:
+            if error.code == "invalid_grant":  # revoked or expired: only a new sign-in helps
+                return None
+            raise
         social.extra_data = protected_token_data(answer, previous=data)
         social.save(update_fields=["extra_data"])
         return answer.get("access_token")
