@@ -9,7 +9,7 @@ from django.contrib.sessions.models import Session
 from playwright.sync_api import Page, expect
 from social_django.models import UserSocialAuth
 
-from accounts.tests.conftest import PROVIDER
+from accounts.tests.entra_fixtures import PROVIDER
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("entra")]
 

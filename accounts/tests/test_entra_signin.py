@@ -21,7 +21,7 @@ from social_django.models import UserSocialAuth
 
 from accounts.fake_entra import FakeUser
 from accounts.models import User
-from accounts.tests.conftest import (
+from accounts.tests.entra_fixtures import (
     BEGIN,
     CLIENT,
     COMPLETE,

@@ -12,7 +12,7 @@ from social_django.models import UserSocialAuth
 from accounts.entra import EntraIDBackend
 from accounts.fake_entra import GRAPH_RESOURCE
 from accounts.models import User
-from accounts.tests.conftest import CLIENT, OTHER_TENANT, PROVIDER, TENANT, microsoft_sign_in
+from accounts.tests.entra_fixtures import CLIENT, OTHER_TENANT, PROVIDER, TENANT, microsoft_sign_in
 from accounts.tokens import (
     EntraTokenError,
     decrypt,

@@ -1,0 +1,62 @@
+"""The app inside a Microsoft Teams tab.
+
+Teams shows the tab in an iframe. Every page refuses to be framed (CSP ``frame-ancestors 'none'``)
+except those under ``/teams/``, which Teams and Microsoft 365 hosts may frame. So that the whole app
+works in the tab and every link stays inside it, the site is served a second time under
+``/teams/app/``: the prefix middleware strips it before URL resolution and makes it the script
+prefix, so ``reverse()``, ``{% url %}`` and redirects all produce ``/teams/app/...`` addresses.
+"""
+
+from django.urls import get_script_prefix, set_script_prefix
+
+TEAMS_PREFIX = "/teams/"
+TEAMS_APP_PREFIX = "/teams/app"
+TEAMS_SDK_CDN = "https://res.cdn.office.net"
+TEAMS_FRAME_ANCESTORS = [
+    "https://teams.microsoft.com",
+    "https://*.teams.microsoft.com",
+    "https://*.cloud.microsoft",
+    "https://*.office.com",
+    "https://*.microsoft365.com",
+]
+
+
+def in_teams(request) -> bool:
+    return request.path.startswith(TEAMS_PREFIX)
+
+
+class TeamsPrefixMiddleware:
+    """First in MIDDLEWARE: serve ``/teams/app/<path>`` as ``/<path>`` under a script prefix."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if path != TEAMS_APP_PREFIX and not path.startswith(f"{TEAMS_APP_PREFIX}/"):
+            return self.get_response(request)
+        previous = get_script_prefix()
+        request.path_info = path[len(TEAMS_APP_PREFIX) :] or "/"
+        set_script_prefix(f"{previous.rstrip('/')}{TEAMS_APP_PREFIX}/")
+        try:
+            return self.get_response(request)
+        finally:
+            # The prefix is thread-local; whatever runs next in this thread must not inherit it.
+            set_script_prefix(previous)
+
+
+class TeamsFramingMiddleware:
+    """After django-csp's middleware in MIDDLEWARE (so it runs first on the way out): pages under
+    ``/teams/`` may be framed by Teams and Microsoft 365, and by nothing else."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if in_teams(request):
+            response._csp_replace = {"frame-ancestors": TEAMS_FRAME_ANCESTORS}
+            # The Teams SDK loads its list of valid host domains from Microsoft's CDN.
+            response._csp_update = {"connect-src": [TEAMS_SDK_CDN]}
+            response.xframe_options_exempt = True
+        return response
