@@ -6,6 +6,8 @@ must be filled, so the manifest builder and the notification sender both read th
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop as _  # marked for makemessages; translated when used
+
 
 @dataclass(frozen=True)
 class ActivityType:
@@ -14,20 +16,16 @@ class ActivityType:
     template_text: str  # the feed line; {placeholders} are filled from templateParameters
 
 
-TICKET_CREATED = ActivityType(
-    "ticketCreated", "A new ticket was filed", "{actor} filed ticket {ticket}"
-)
+TICKET_CREATED = ActivityType("ticketCreated", _("A new ticket was filed"), _("{actor} filed ticket {ticket}"))
 TICKET_ASSIGNED = ActivityType(
-    "ticketAssigned", "A ticket was assigned to you", "{actor} assigned ticket {ticket} to you"
+    "ticketAssigned", _("A ticket was assigned to you"), _("{actor} assigned ticket {ticket} to you")
 )
-TICKET_REPLY = ActivityType(
-    "ticketReply", "IT replied to your ticket", "{actor} replied to your ticket {ticket}"
-)
+TICKET_REPLY = ActivityType("ticketReply", _("IT replied to your ticket"), _("{actor} replied to your ticket {ticket}"))
 TICKET_COMMENT = ActivityType(
-    "ticketComment", "The requester commented on a ticket you work on", "{actor} commented on ticket {ticket}"
+    "ticketComment", _("The requester commented on a ticket you work on"), _("{actor} commented on ticket {ticket}")
 )
 TICKET_STATUS = ActivityType(
-    "ticketStatusChanged", "The status of your ticket changed", "Ticket {ticket} is now {status}"
+    "ticketStatusChanged", _("The status of your ticket changed"), _("Ticket {ticket} is now {status}")
 )
 
 ALL = (TICKET_CREATED, TICKET_ASSIGNED, TICKET_REPLY, TICKET_COMMENT, TICKET_STATUS)

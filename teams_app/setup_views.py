@@ -1,0 +1,82 @@
+"""The admins' Teams setup page: what to register in Entra ID, which settings are missing, and the
+package to upload in the Teams admin center."""
+
+import base64
+import uuid
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from teams_app import activity_types, icons, manifest, registration
+
+
+def staff_required(view):
+    """Staff only; everyone else who is signed in gets a 404, as if the page did not exist."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_staff:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@never_cache
+@staff_required
+@require_GET
+def setup(request):
+    problems = manifest.package_problems()
+    config = None if problems else manifest.package_settings()
+    context = {
+        "problems": problems,
+        "config": config,
+        "tabs": manifest.manifest(config)["staticTabs"] if config else [],
+        "manifest_version": manifest.MANIFEST_VERSION,
+        "activity_types": activity_types.ALL,
+        "activity_feed_permission": manifest.ACTIVITY_FEED_PERMISSION,
+        "color_icon": base64.b64encode(icons.color_icon()).decode(),
+        "outline_icon": base64.b64encode(icons.outline_icon()).decode(),
+        "redirect_uris": registration.redirect_uris(),
+        "client_id": settings.ENTRA_CLIENT_ID,
+        "app_id_uri": settings.ENTRA_APP_ID_URI if settings.ENTRA_CLIENT_ID else "",
+        "scope": registration.SCOPE,
+        "preauthorized_clients": registration.PREAUTHORIZED_CLIENTS,
+        "delegated_permissions": registration.DELEGATED_GRAPH_PERMISSIONS,
+        "application_permissions": registration.APPLICATION_GRAPH_PERMISSIONS,
+        "app_roles": registration.app_roles(),
+        "setting_rows": registration.setting_rows(problems),
+        # A fresh GUID to copy, for whoever has not chosen one yet.
+        "suggested_app_id": "" if settings.TEAMS_APP_ID else str(uuid.uuid4()),
+    }
+    return render(request, "teams_app/setup.html", context)
+
+
+@never_cache
+@staff_required
+@require_GET
+def setup_package(request):
+    """The zip to upload in the Teams admin center."""
+    try:
+        config = manifest.package_settings()
+    except manifest.PackageSettingsError:
+        messages.error(request, _("The Teams package cannot be built yet: some settings are missing."))
+        return redirect("teams_app:setup")
+    return HttpResponse(
+        manifest.build_package(config),
+        content_type="application/zip",
+        headers={
+            "Content-Disposition": content_disposition_header(
+                as_attachment=True, filename=manifest.package_filename(config)
+            )
+        },
+    )
