@@ -2,22 +2,32 @@
 
 Every call has a fixed timeout. Failures raise :class:`MicrosoftError`, which says whether trying
 again can help (``permanent``) and how long to wait (``retry_after``). Callers in a request make one
-attempt; background workers retry with :func:`call_with_retry`. Tokens are never logged.
+attempt; background workers retry with :func:`call_with_retry` or, for notifications, reschedule the
+delivery. App-only tokens come from msal (:func:`app_token`), whose HTTP also goes through here.
+Tokens are never logged.
 """
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
 
+import msal
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10
-MAX_RETRY_AFTER_SECONDS = 120
+MAX_RETRY_AFTER_SECONDS = 120  # the longest a caller that waits in place sleeps
+# A Retry-After beyond this is taken as this: a worker reschedules instead of sleeping, but not for days.
+MAX_RETRY_AFTER_HONOURED_SECONDS = 24 * 3600
 _TRANSIENT_STATUSES = {408, 429, 500, 502, 503, 504}
 
 T = TypeVar("T")
@@ -43,11 +53,18 @@ class MicrosoftError(Exception):
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return min(max(float(value), 0.0), MAX_RETRY_AFTER_SECONDS)
-    except ValueError:
+    """Seconds to wait from a Retry-After header: delay-seconds (what Graph sends) or an HTTP date."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
         return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_HONOURED_SECONDS)
 
 
 def _error_from(response: requests.Response) -> MicrosoftError:
@@ -70,13 +87,18 @@ def _error_from(response: requests.Response) -> MicrosoftError:
     )
 
 
-def _send(method: str, url: str, **kwargs) -> requests.Response:
+def _request(method: str, url: str, **kwargs) -> requests.Response:
+    """One HTTP request with the fixed timeout; any answer is returned, no answer raises."""
     try:
-        response = requests.request(method, url, timeout=TIMEOUT_SECONDS, **kwargs)
+        return requests.request(method, url, timeout=TIMEOUT_SECONDS, **kwargs)
     except requests.Timeout:
         raise MicrosoftError("timed out", status=None, code="timeout") from None
     except requests.RequestException as error:
         raise MicrosoftError(f"connection failed: {type(error).__name__}", status=None, code="connection") from None
+
+
+def _send(method: str, url: str, **kwargs) -> requests.Response:
+    response = _request(method, url, **kwargs)
     if response.status_code >= 400:
         raise _error_from(response)
     return response
@@ -94,8 +116,11 @@ def post_form(url: str, data: dict[str, str]) -> dict[str, Any]:
     return _send("POST", url, data=data, headers={"Accept": "application/json"}).json()
 
 
-def post_json(url: str, payload: dict[str, Any], *, token: str) -> requests.Response:
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+def post_json(url: str, payload: dict[str, Any], *, token: str | None = None) -> requests.Response:
+    """POST JSON; without a token for URLs that carry their own signature (Teams Workflows webhooks)."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     return _send("POST", url, json=payload, headers=headers)
 
 
@@ -116,6 +141,128 @@ def call_with_retry(call: Callable[[], T], *, attempts: int = 3, sleep: Callable
             if error.permanent or attempt == attempts:
                 raise
             delay = error.retry_after if error.retry_after is not None else float(2 ** (attempt - 1))
+            delay = min(delay, MAX_RETRY_AFTER_SECONDS)
             logger.info("Microsoft call failed (%s); retrying in %.1f s", error, delay)
             sleep(delay)
     raise AssertionError("unreachable")
+
+
+# --- App-only tokens (msal client credentials) and Teams activity notifications -------------------
+
+GLOBAL_GRAPH_RESOURCE = "https://graph.microsoft.com"
+
+
+class _MsalResponse:
+    """What msal reads of an answer (status_code, text, headers), with the offline fake's http
+    addresses shown as https."""
+
+    def __init__(self, response: requests.Response, rewrite: tuple[str, str]) -> None:
+        https_base, http_base = rewrite
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.text = response.text.replace(http_base, https_base)
+
+    def raise_for_status(self) -> None:
+        if self.status_code >= 400:
+            raise MicrosoftError(f"HTTP error {self.status_code}", status=self.status_code)
+
+
+class _SeamHttpClient:
+    """The HTTP client msal is given: its requests go through :func:`_request` like every other call.
+
+    msal reads every answer itself (its errors come back as dicts), so any status is returned; only
+    a missing answer raises :class:`MicrosoftError`. ``rewrite`` = (https base, http base) serves the
+    offline fake identity provider (``ENTRA_AUTHORITY_URL``), which speaks plain http while msal
+    insists on https addresses: msal sees https, the requests go out as http.
+    """
+
+    def __init__(self, rewrite: tuple[str, str] | None = None) -> None:
+        self._rewrite = rewrite
+
+    def _call(self, method: str, url: str, **kwargs):
+        kwargs.pop("timeout", None)  # ours is fixed
+        if self._rewrite is None:
+            return _request(method, url, **kwargs)
+        https_base, http_base = self._rewrite
+        if url.startswith(https_base):
+            url = http_base + url[len(https_base) :]
+        return _MsalResponse(_request(method, url, **kwargs), self._rewrite)
+
+    def get(self, url, params=None, headers=None, **kwargs):
+        return self._call("GET", url, params=params, headers=headers, **kwargs)
+
+    def post(self, url, params=None, data=None, headers=None, **kwargs):
+        return self._call("POST", url, params=params, data=data, headers=headers, **kwargs)
+
+    def close(self) -> None:
+        pass
+
+
+_app_client_lock = threading.Lock()
+_app_client: tuple[tuple[str, ...], msal.ConfidentialClientApplication] | None = None
+
+
+def _msal_authority() -> tuple[str, _SeamHttpClient, bool]:
+    """msal's authority, the HTTP client for it, and whether it is a well-known Microsoft host."""
+    from accounts.tokens import authority  # accounts imports this module; import at use
+
+    url = authority()
+    parts = urlsplit(url)
+    if parts.scheme == "http":  # the offline fake only (ENTRA_AUTHORITY_URL); msal refuses http
+        rewrite = (f"https://{parts.netloc}/", f"http://{parts.netloc}/")
+        return f"https://{parts.netloc}{parts.path}", _SeamHttpClient(rewrite), False
+    return url, _SeamHttpClient(), parts.hostname in msal.authority.WELL_KNOWN_AUTHORITY_HOSTS
+
+
+@sensitive_variables("secret")
+def _confidential_client() -> msal.ConfidentialClientApplication:
+    """One msal application per process (its token cache lives on it), rebuilt when the settings
+    change (tests point it at other fakes)."""
+    global _app_client
+    secret = settings.ENTRA_CLIENT_SECRET
+    authority_url, http_client, well_known = _msal_authority()
+    key = (settings.ENTRA_CLIENT_ID, authority_url, secret)
+    with _app_client_lock:
+        if _app_client is not None and _app_client[0] == key:
+            return _app_client[1]
+        try:
+            client = msal.ConfidentialClientApplication(
+                settings.ENTRA_CLIENT_ID,
+                client_credential=secret,
+                authority=authority_url,
+                http_client=http_client,
+                # Validating a non-Microsoft authority would ask login.microsoftonline.com about it.
+                instance_discovery=None if well_known else False,
+            )
+        except (ValueError, requests.HTTPError) as error:  # the authority's discovery document could not be read
+            raise MicrosoftError(str(error)[:300], status=None, code="authority") from None
+        _app_client = (key, client)
+        return client
+
+
+def graph_resource() -> str:
+    """The Graph that tokens are requested for: GRAPH_URL, or global Graph behind a plain-http fake."""
+    return settings.GRAPH_URL if settings.GRAPH_URL.startswith("https://") else GLOBAL_GRAPH_RESOURCE
+
+
+@sensitive_variables("result")
+def app_token() -> str:
+    """An app-only Graph token (client credentials), from msal's cache until shortly before it expires.
+
+    Raises MicrosoftError (never permanent: a fixed configuration makes the next try succeed) when
+    Entra refuses or cannot be reached.
+    """
+    if not (settings.ENTRA_CLIENT_ID and settings.ENTRA_CLIENT_SECRET and settings.ENTRA_TENANT_ID):
+        raise MicrosoftError("Microsoft sign-in is not configured", status=None, code="not_configured")
+    result = _confidential_client().acquire_token_for_client(scopes=[f"{graph_resource()}/.default"])
+    if "access_token" in result:
+        return result["access_token"]
+    # Entra's descriptions start with an AADSTS code and hold no secret; keep them short.
+    description = str(result.get("error_description") or "token request failed").split("\r\n")[0]
+    raise MicrosoftError(description[:300], status=None, code=str(result.get("error", ""))[:100])
+
+
+def send_activity_notification(user_oid: str, payload: dict[str, Any], *, token: str) -> None:
+    """POST /users/{oid}/teamwork/sendActivityNotification; Graph answers 204 without a body."""
+    url = f"{settings.GRAPH_URL}/v1.0/users/{quote(user_oid, safe='')}/teamwork/sendActivityNotification"
+    post_json(url, payload, token=token)

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from teams_app.notifications import notify
 from tickets.attachments import CheckedFile
 from tickets.models import Attachment, Comment, ProblemSource, Ticket, TicketEvent
 
@@ -82,6 +83,7 @@ def ticket_create(
     events = [_event(ticket, requester, Kind.CREATED, new=problem_source.pk, at=now)]
     events += _attach(ticket, requester, files, at=now)
     TicketEvent.objects.bulk_create(events)
+    notify(events)
     return ticket
 
 
@@ -97,6 +99,7 @@ def ticket_comment(*, ticket: Ticket, author, body: str, is_internal: bool = Fal
     events += _attach(ticket, author, files, comment=comment, is_internal=is_internal, at=now)
     TicketEvent.objects.bulk_create(events)
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    notify(events)
     return comment
 
 
@@ -164,6 +167,7 @@ def ticket_update(
         ticket.updated_at = now
         ticket.save()
         TicketEvent.objects.bulk_create(events)
+        notify(events)
     return events
 
 
@@ -187,6 +191,7 @@ def ticket_close(*, ticket: Ticket, user) -> TicketEvent | None:
     ticket.updated_at = now
     ticket.save()
     event.save()
+    notify([event])
     return event
 
 
@@ -203,6 +208,7 @@ def ticket_reopen(*, ticket: Ticket, user) -> TicketEvent:
     ticket.updated_at = now
     ticket.save()
     event.save()
+    notify([event])
     return event
 
 
@@ -214,3 +220,42 @@ def ticket_attach(*, ticket: Ticket, user, files: Iterable[CheckedFile]) -> list
     TicketEvent.objects.bulk_create(events)
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     return events
+
+
+@transaction.atomic
+def ticket_auto_resolve(*, ticket: Ticket, explanation: str) -> list[TicketEvent]:
+    """The system resolves a ticket that waited too long for its requester, saying why in public.
+
+    Does nothing (returns []) when the ticket is no longer waiting, so a stale caller changes nothing.
+    """
+    ticket = _lock(ticket)
+    if ticket.status != Status.WAITING:
+        return []
+    now = timezone.now()
+    comment = Comment.objects.create(ticket=ticket, author=None, body=explanation, created_at=now)
+    events = [
+        _event(ticket, None, Kind.COMMENT, comment=comment, at=now),
+        _event(ticket, None, Kind.STATUS, old=ticket.status, new=Status.RESOLVED, at=now),
+    ]
+    _set_status(ticket, Status.RESOLVED, now)
+    ticket.updated_at = now
+    ticket.save()
+    TicketEvent.objects.bulk_create(events)
+    notify(events)
+    return events
+
+
+@transaction.atomic
+def ticket_auto_close(*, ticket: Ticket) -> TicketEvent | None:
+    """The system closes a resolved ticket nobody reopened; None when it is not resolved any more."""
+    ticket = _lock(ticket)
+    if ticket.status != Status.RESOLVED:
+        return None
+    now = timezone.now()
+    event = _event(ticket, None, Kind.STATUS, old=ticket.status, new=Status.CLOSED, at=now)
+    _set_status(ticket, Status.CLOSED, now)
+    ticket.updated_at = now
+    ticket.save()
+    event.save()
+    notify([event])
+    return event

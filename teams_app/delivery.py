@@ -1,0 +1,196 @@
+"""Delivering one Notification row: claim it, send it, record the outcome. Runs in workers only.
+
+At most once: a row is claimed by one conditional UPDATE (pending, or failed and due → sending);
+whoever updates no row returns without sending. It is marked sent by another conditional UPDATE
+after the send. A worker killed between the two leaves the row in "sending", and nothing sends it
+again by itself: only ``retry_notifications`` (or the admin action) requeues such a row, after
+``models.STALE_SENDING_AFTER``, accepting that it may then arrive twice.
+
+Failures: a 429 waits for its Retry-After; 5xx, timeouts and other transient errors back off
+exponentially (NOTIFICATION_BACKOFF_SECONDS doubling up to NOTIFICATION_BACKOFF_MAX_SECONDS) until
+NOTIFICATION_MAX_ATTEMPTS, then the row is dead. A permanent Teams refusal (app not installed: 403;
+unknown user: 404; any other 4xx) switches the row to one e-mail instead and says so in
+``fallback_note``: unless the person also gets this notification by e-mail anyway, or has no address.
+"""
+
+import logging
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from social_django.models import UserSocialAuth
+
+from teams_app import graph, payloads
+from teams_app.models import Notification
+
+logger = logging.getLogger(__name__)
+
+Status = Notification.Status
+Channel = Notification.Channel
+ERROR_MAX = 500
+
+
+class UndeliverableError(Exception):
+    """Sending this row cannot succeed however often it is tried."""
+
+
+def deliver(notification_id: int) -> str | None:
+    """Try to deliver one notification; returns its new status, or None when it was not ours to send
+    (sent already, being sent by another worker, not due yet, or gone)."""
+    now = timezone.now()
+    claimed = (
+        Notification.objects.filter(pk=notification_id)
+        .filter(Q(status=Status.PENDING) | Q(status=Status.FAILED, next_attempt_at__lte=now))
+        .update(status=Status.SENDING, attempts=F("attempts") + 1, claimed_at=now)
+    )
+    if not claimed:
+        return None
+    notification = (
+        Notification.objects.select_related(
+            "recipient", "ticket__requester", "ticket__problem_source", "event__actor", "event__comment"
+        )
+        .filter(pk=notification_id)
+        .first()
+    )
+    if notification is None:  # deleted with its ticket meanwhile
+        return None
+    try:
+        if notification.channel == Channel.TEAMS:
+            _send_teams(notification)
+        elif notification.channel == Channel.WEBHOOK:
+            _send_webhook(notification)
+        else:
+            _send_email(notification)
+    except UndeliverableError as error:
+        return _finish(notification, Status.DEAD, error=str(error))
+    except graph.MicrosoftError as error:
+        if error.permanent:
+            return _finish(notification, Status.DEAD, error=str(error))
+        return _retry_later(notification, str(error), retry_after=error.retry_after)
+    except Exception as error:  # SMTP trouble, or a bug: keep the row and try again later
+        logger.exception("Delivering notification %s failed", notification.pk)
+        return _retry_later(notification, f"{type(error).__name__}: {error}", retry_after=None)
+    return _finish(notification, Status.SENT)
+
+
+# --- Channels -------------------------------------------------------------------------------------
+
+
+def _send_teams(notification: Notification) -> None:
+    oid = _object_id(notification.recipient)
+    if oid is None:
+        _fall_back_to_email(notification, "no Microsoft account (object id) for this person")
+        return
+    payload = payloads.activity_payload(notification)
+    try:
+        graph.send_activity_notification(oid, payload, token=graph.app_token())
+    except graph.MicrosoftError as error:
+        if not error.permanent:
+            raise
+        _fall_back_to_email(notification, str(error))
+
+
+def _send_webhook(notification: Notification) -> None:
+    url = settings.TEAMS_WEBHOOK_URL
+    if not url:
+        raise UndeliverableError("TEAMS_WEBHOOK_URL is not set any more")
+    graph.post_json(url, payloads.channel_card(notification))
+
+
+def _send_email(notification: Notification) -> None:
+    recipient = notification.recipient
+    if recipient is None or not recipient.email:
+        raise UndeliverableError("The recipient has no e-mail address.")
+    content = payloads.email(notification)
+    message = EmailMultiAlternatives(
+        subject=content.subject,
+        body=content.text,
+        to=[recipient.email],
+        # Keeps out-of-office replies and mail loops away (RFC 3834).
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(content.html, "text/html")
+    message.send()
+
+
+def _object_id(user) -> str | None:
+    """The Entra object id of a person who signs in with Microsoft; None otherwise."""
+    uid = (
+        UserSocialAuth.objects.filter(user=user, provider="azuread-v2-tenant-oauth2")
+        .values_list("uid", flat=True)
+        .first()
+    )
+    try:
+        return str(uuid.UUID(uid)) if uid else None  # only ever a GUID in the Graph URL
+    except ValueError:
+        return None
+
+
+def _fall_back_to_email(notification: Notification, reason: str) -> None:
+    """Teams refused for good: one e-mail instead, on this very row, unless e-mail covers it already."""
+    recipient = notification.recipient
+    twin = Notification.objects.filter(
+        event_id=notification.event_id, recipient_id=notification.recipient_id, channel=Channel.EMAIL
+    ).exclude(pk=notification.pk)
+    if notification.event_id is not None and twin.exists():
+        note = f"Teams: {reason}. No fallback: this person gets this notification by e-mail as well."
+        _record(notification, fallback_note=note[:300])
+        raise UndeliverableError(reason)
+    if not recipient.email:
+        _record(notification, fallback_note=f"Teams: {reason}. No e-mail address to fall back to."[:300])
+        raise UndeliverableError(reason)
+    _record(
+        notification,
+        channel=Channel.EMAIL,
+        last_error=f"Teams: {reason}"[:ERROR_MAX],
+        fallback_note=f"Teams: {reason}. Sent by e-mail instead."[:300],
+    )
+    _send_email(notification)
+
+
+# --- Outcomes -------------------------------------------------------------------------------------
+
+
+def _record(notification: Notification, **fields) -> None:
+    """Save fields on a row this worker holds (still "sending")."""
+    Notification.objects.filter(pk=notification.pk, status=Status.SENDING).update(**fields)
+    for name, value in fields.items():
+        setattr(notification, name, value)
+
+
+def _finish(notification: Notification, status: str, *, error: str = "") -> str | None:
+    fields = {"status": status}
+    if status == Status.SENT:
+        fields["sent_at"] = timezone.now()
+    if error:
+        fields["last_error"] = error[:ERROR_MAX]
+        logger.warning("Notification %s is dead: %s", notification.pk, error)
+    updated = Notification.objects.filter(pk=notification.pk, status=Status.SENDING).update(**fields)
+    return status if updated else None
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Wait after the ``attempts``-th failed attempt: base, 2×base, 4×base, ... up to the cap."""
+    base = settings.NOTIFICATION_BACKOFF_SECONDS
+    return float(min(base * 2 ** max(attempts - 1, 0), settings.NOTIFICATION_BACKOFF_MAX_SECONDS))
+
+
+def _retry_later(notification: Notification, error: str, *, retry_after: float | None) -> str | None:
+    from teams_app.tasks import deliver_notification  # the task module imports this one
+
+    if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+        return _finish(notification, Status.DEAD, error=error)
+    delay = retry_after if retry_after is not None else backoff_seconds(notification.attempts)
+    due = timezone.now() + timedelta(seconds=delay)
+    with transaction.atomic():
+        updated = Notification.objects.filter(pk=notification.pk, status=Status.SENDING).update(
+            status=Status.FAILED, next_attempt_at=due, last_error=error[:ERROR_MAX]
+        )
+        if updated:
+            deliver_notification(notification.pk, schedule=due)
+    logger.info("Notification %s failed (%s); next attempt at %s", notification.pk, error, due.isoformat())
+    return Status.FAILED if updated else None

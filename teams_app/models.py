@@ -1,0 +1,153 @@
+"""The notification outbox and each person's choice of channel per kind of notification.
+
+A ticket change writes its Notification rows (and one delivery task per row) in the same
+transaction as the change itself; workers deliver them later (``teams_app.delivery``) and record
+the outcome on the row. Nothing here talks to Microsoft.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from teams_app import activity_types
+
+KIND_CHOICES = [
+    (activity_types.TICKET_CREATED.type, _("New tickets")),
+    (activity_types.TICKET_ASSIGNED.type, _("Tickets assigned to me")),
+    (activity_types.TICKET_REPLY.type, _("Replies from IT to my tickets")),
+    (activity_types.TICKET_COMMENT.type, _("Comments by the requester on tickets I work on")),
+    (activity_types.TICKET_STATUS.type, _("Status changes of my tickets")),
+]
+
+# A row left in "sending" this long is taken as abandoned by a killed worker (see ``retryable``).
+STALE_SENDING_AFTER = timedelta(minutes=30)
+
+
+class NotificationQuerySet(models.QuerySet):
+    def retryable(self, *, now=None):
+        """Rows an operator may send again: dead ones, failed ones, and ones stuck in "sending"
+        for longer than STALE_SENDING_AFTER (their worker died, maybe after sending)."""
+        stale = (now or timezone.now()) - STALE_SENDING_AFTER
+        return self.filter(
+            Q(status__in=[Notification.Status.DEAD, Notification.Status.FAILED])
+            | Q(status=Notification.Status.SENDING, claimed_at__lt=stale)
+        )
+
+    def requeue(self) -> int:
+        """Send the retryable rows among these again, from attempt one; returns how many.
+
+        A requeued "sending" row may reach its recipient twice: that is the operator's choice, the
+        automatic path never resends such a row.
+        """
+        from teams_app.tasks import deliver_notification
+
+        now = timezone.now()
+        with transaction.atomic():
+            ids = list(self.retryable(now=now).select_for_update().values_list("pk", flat=True))
+            Notification.objects.filter(pk__in=ids).update(
+                status=Notification.Status.PENDING, attempts=0, next_attempt_at=now, claimed_at=None
+            )
+            for pk in ids:
+                deliver_notification(pk)
+        return len(ids)
+
+
+class Notification(models.Model):
+    """One message to one recipient over one channel; the outbox row and its delivery record."""
+
+    class Channel(models.TextChoices):
+        TEAMS = "teams", _("Teams")
+        EMAIL = "email", _("E-mail")
+        WEBHOOK = "webhook", _("Teams channel (webhook)")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed, will retry")
+        DEAD = "dead", _("dead")
+
+    # Empty for the channel webhook, which has no person as its recipient.
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    kind = models.CharField(_("kind"), max_length=40, choices=KIND_CHOICES)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="notifications", verbose_name=_("ticket")
+    )
+    event = models.ForeignKey(
+        "tickets.TicketEvent",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("event"),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    # What went wrong last; never a token or a webhook URL (MicrosoftError messages carry neither).
+    last_error = models.TextField(_("last error"), blank=True)
+    # Set when the Teams delivery was refused for good and e-mail was used instead (or could not be).
+    fallback_note = models.CharField(_("fallback"), max_length=300, blank=True)
+    # "<event id>:<recipient id or ->:<channel>": one message per event, person and channel.
+    dedupe_key = models.CharField(_("deduplication key"), max_length=100, unique=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications (outbox)")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="notification_status_due"),
+            models.Index(fields=["-created_at", "-id"], name="notification_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.recipient or self.get_channel_display()} (#{self.ticket_id})"
+
+    @staticmethod
+    def make_dedupe_key(event_id: int, recipient_id: int | None, channel: str) -> str:
+        return f"{event_id}:{recipient_id if recipient_id is not None else '-'}:{channel}"
+
+
+class NotificationPreference(models.Model):
+    """How one person wants to hear of one kind of notification.
+
+    Without a row the default applies: Teams for people who sign in with Microsoft, e-mail for
+    everyone else (see ``teams_app.notifications.default_choice``).
+    """
+
+    class Choice(models.TextChoices):
+        TEAMS = "teams", _("Teams")
+        EMAIL = "email", _("E-mail")
+        BOTH = "both", _("Both")
+        NONE = "none", _("None")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(_("kind"), max_length=40, choices=KIND_CHOICES)
+    channel = models.CharField(_("channel"), max_length=8, choices=Choice.choices)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.kind} → {self.channel}"

@@ -1,0 +1,67 @@
+"""Notification tests: a fake Entra ID (token endpoint) and a fake Graph as real local HTTP servers,
+one each per session, and settings that point the app at them."""
+
+import pytest
+from social_django.models import UserSocialAuth
+
+from accounts.fake_entra import FakeEntraID
+from teams_app import graph
+from teams_app.tests.fake_graph import FakeGraph
+
+TENANT = "7e3a1c55-2b7d-4f0e-9c41-0a1b2c3d4e5f"
+CLIENT = "0c0ffee0-0000-4000-8000-00000000beef"
+SECRET = "notify~client.secret_value"
+TEAMS_APP_ID = "d7c6b5a4-1234-4abc-8def-0123456789ab"
+PROVIDER = "azuread-v2-tenant-oauth2"
+
+
+@pytest.fixture(scope="session")
+def notify_entra():
+    with FakeEntraID(tenant_id=TENANT, client_id=CLIENT, client_secret=SECRET) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def notify_graph(notify_entra):
+    with FakeGraph(
+        jwks_url=f"{notify_entra.authority}/discovery/v2.0/keys",
+        issuers=(notify_entra.issuer_v1, notify_entra.issuer),
+        tenant_id=TENANT,
+        client_id=CLIENT,
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def microsoft(settings, monkeypatch, notify_entra, notify_graph):
+    """Microsoft sign-in and Teams configured against the fakes; returns the fake Graph."""
+    settings.ENTRA_ENABLED = True
+    settings.ENTRA_TENANT_ID = TENANT
+    settings.ENTRA_CLIENT_ID = CLIENT
+    settings.ENTRA_CLIENT_SECRET = SECRET
+    settings.ENTRA_AUTHORITY_URL = notify_entra.url
+    settings.GRAPH_URL = notify_graph.url
+    settings.TEAMS_APP_ID = TEAMS_APP_ID
+    settings.SITE_URL = "https://tickets.example.com"
+    # A fresh msal application (and token cache) per test, and timeouts that a test can wait for.
+    monkeypatch.setattr(graph, "_app_client", None)
+    monkeypatch.setattr(graph, "TIMEOUT_SECONDS", 1.0)
+    notify_graph.reset()
+    notify_entra.requests.clear()
+    yield notify_graph
+    notify_graph.reset()
+
+
+def connect_microsoft(user, fake_graph: FakeGraph, *, installed: bool = True) -> str:
+    """Make ``user`` one who signs in with Microsoft (as the sign-in pipeline would) and known to Graph."""
+    oid = fake_graph.add_user(installed=installed)
+    UserSocialAuth.objects.create(user=user, provider=PROVIDER, uid=oid, extra_data={"oid": oid})
+    return oid
+
+
+def token_requests(entra: FakeEntraID) -> list:
+    return [
+        request
+        for request in entra.requests
+        if request.path.endswith("/oauth2/v2.0/token") and request.form.get("grant_type") == "client_credentials"
+    ]
