@@ -1,0 +1,12 @@
+"""Settings for ``bench/run``: the production settings plus the query counter and the floor view.
+
+A separate module rather than an environment switch in ``core/settings.py``, so that no variable can
+turn these instruments on in production by accident.
+"""
+
+from core.settings import *  # noqa: F403
+from core.settings import MIDDLEWARE
+
+MIDDLEWARE = ["core.bench.QueryCountMiddleware", *MIDDLEWARE]
+ROOT_URLCONF = "bench.urls"
+HEALTH_REQUIRE_WORKERS = False  # the benchmark measures the web tier; it starts no worker
