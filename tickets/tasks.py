@@ -1,0 +1,46 @@
+"""huey periodic tasks: thin wrappers around ``tickets.jobs``, run by the one huey consumer
+(`manage.py run_huey`). Every job is idempotent, so running each often is harmless: the reminders
+and the digest decide themselves whether their hour has come and whether they were sent already.
+"""
+
+import logging
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, lock_task
+
+from core.models import Heartbeat
+from tickets import jobs
+
+logger = logging.getLogger(__name__)
+
+EVERY_15_MINUTES = crontab(minute="*/15")
+
+
+@db_periodic_task(crontab(minute="*"))
+def scheduler_heartbeat() -> None:
+    """/healthz reports the age of this beat as the scheduler's."""
+    Heartbeat.beat("scheduler")
+
+
+@db_periodic_task(EVERY_15_MINUTES)
+@lock_task("ticket-workflow-jobs")
+def ticket_workflow_jobs() -> None:
+    # Resolve before reminding, so a ticket past both limits is resolved instead of reminded.
+    for job in (jobs.resolve_abandoned, jobs.close_resolved, jobs.remind_waiting, jobs.remind_overdue):
+        result = job()
+        if result.sent or result.changed:
+            logger.info("%s: %d sent, tickets changed: %s", job.__name__, result.sent, result.changed)
+
+
+@db_periodic_task(EVERY_15_MINUTES)
+@lock_task("digest")
+def daily_digest() -> None:
+    result = jobs.send_digest()
+    if result.sent:
+        logger.info("Digest sent to %d people", result.sent)
+
+
+@db_periodic_task(crontab(minute="30", hour="3"))
+def prune_old_rows() -> None:
+    result = jobs.prune()
+    logger.info("Pruned %d old rows", result.deleted)
