@@ -12,9 +12,10 @@ $(STAMP): requirements/base.txt requirements/dev.txt
 	$(BIN)/pip install --quiet -r requirements/dev.txt
 	touch $(STAMP)
 
-## Install, migrate, load the demo data and serve on http://127.0.0.1:8000 (admin/admin).
+## Install, migrate, load the demo data and serve on http://127.0.0.1:8000 (admin/admin), with the
+## notification worker and the scheduler beside the server; Ctrl-C stops all of them.
 run: $(STAMP)
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py quickstart
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py quickstart --with-workers
 
 ## Like `run`, with "Log in with Microsoft" against the built-in fake Entra ID on port 8400 (offline).
 FAKE_ENTRA := ENTRA_TENANT_ID=11111111-2222-3333-4444-555555555555 ENTRA_CLIENT_ID=66666666-7777-8888-9999-000000000000 \

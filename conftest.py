@@ -10,6 +10,9 @@ from accounts.models import User
 from tickets import problem_sources, services
 from tickets.models import ProblemSource, Ticket
 
+# The fake Entra ID and the fixtures that point the app at it, for every app's tests.
+pytest_plugins = ["accounts.tests.entra_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def attachment_root(settings, tmp_path):
@@ -146,6 +149,9 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
+            # The Teams tab test frames the live server (localhost) in a page playing
+            # teams.microsoft.com; Chromium's local-network checks would block that frame.
+            "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests",
         ],
     }
 

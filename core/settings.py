@@ -108,6 +108,9 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "social_django",
+    "huey.contrib.djhuey",
+    # django-background-tasks (app label background_task), with the id type of its own migrations.
+    "teams_app.background_app.BackgroundTasksConfig",
     "core",
     "accounts",
     "teams_app",
@@ -115,6 +118,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "teams_app.middleware.TeamsPrefixMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -125,6 +129,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "teams_app.middleware.TeamsFramingMiddleware",
     "axes.middleware.AxesMiddleware",
     "accounts.entra.EntraErrorMiddleware",
 ]
@@ -281,6 +286,21 @@ SOCIAL_AUTH_USER_FIELDS = ["username", "email", "first_name", "last_name"]
 SOCIAL_AUTH_CLEAN_USERNAMES = True
 SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/"
 
+# --- Microsoft Teams app -------------------------------------------------------------------------
+
+# The package an admin uploads in the Teams admin center (`manage.py teams_package`, /teams/setup/) is
+# built from these and from SITE_URL and ENTRA_CLIENT_ID; teams_app.manifest names whatever is missing.
+# The app id is a GUID chosen once and kept: Teams tells apps apart by it, so a new id is a new app.
+TEAMS_APP_ID = env_str("TEAMS_APP_ID", "")
+# Teams only accepts an updated package with a higher version: raise it after changing any of these.
+TEAMS_APP_VERSION = env_str("TEAMS_APP_VERSION", "1.0.0")
+TEAMS_DEVELOPER_NAME = env_str("TEAMS_DEVELOPER_NAME", "TinyTeamsTicket")
+# The app's details page in Teams links to these. The site itself is where people get help; the
+# privacy statement and terms of use are the organisation's own, so they have no default.
+TEAMS_DEVELOPER_URL = env_str("TEAMS_DEVELOPER_URL", f"{SITE_URL}/")
+TEAMS_PRIVACY_URL = env_str("TEAMS_PRIVACY_URL", "")
+TEAMS_TERMS_URL = env_str("TEAMS_TERMS_URL", "")
+
 # --- Internationalisation ------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en"
@@ -292,7 +312,8 @@ USE_TZ = True
 
 # --- Static files and attachments ----------------------------------------------------------------
 
-STATIC_URL = "static/"
+# Absolute, so that pages served under the Teams tab's /teams/app/ prefix share the same files.
+STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
@@ -310,6 +331,9 @@ STORAGES = {
 ATTACHMENT_ROOT = Path(env_str("ATTACHMENT_ROOT", str(BASE_DIR / "var" / "attachments")))
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_MB", 10) * 1024 * 1024
 ATTACHMENT_MAX_FILES = env_int("ATTACHMENT_MAX_FILES", 5)
+# Behind nginx: the view checks permission, then hands the file to nginx with an X-Accel-Redirect to
+# this internal location (nginx/tinyteamsticket.conf). Empty: Django sends the file itself.
+ATTACHMENT_X_ACCEL_PREFIX = env_str("ATTACHMENT_X_ACCEL_PREFIX", "")
 # Django refuses larger request bodies before a view runs; leave room for the form fields.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -318,6 +342,53 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 TICKET_REOPEN_DAYS = env_int("TICKET_REOPEN_DAYS", 14)
 IT_STAFF_GROUP = env_str("IT_STAFF_GROUP", "IT staff")
+
+# --- Notifications -------------------------------------------------------------------------------
+
+# A Teams Workflows webhook ("post to a channel when a webhook request is received"): every new
+# ticket is posted there as a card. Empty: off. The URL carries its own signature; keep it secret.
+TEAMS_WEBHOOK_URL = env_str("TEAMS_WEBHOOK_URL", "")
+# Delivery attempts per notification before it is dead (then `manage.py retry_notifications`).
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
+# After a failed attempt wait this many seconds, doubling each time up to the maximum; a 429's
+# Retry-After wins.
+NOTIFICATION_BACKOFF_SECONDS = env_int("NOTIFICATION_BACKOFF_SECONDS", 30)
+NOTIFICATION_BACKOFF_MAX_SECONDS = env_int("NOTIFICATION_BACKOFF_MAX_SECONDS", 3600)
+
+# --- Background jobs -----------------------------------------------------------------------------
+
+# Scheduled jobs (tickets/tasks.py) run in exactly one huey consumer (`manage.py run_huey`): on Redis
+# when REDIS_URL is set, else in the SQLite file var/huey.sqlite3 (development, `make run`).
+# Periodic tasks are evaluated in TIME_ZONE (Django sets the process's TZ to it).
+HUEY = {
+    "name": "tinyteamsticket",
+    "immediate": False,
+    "utc": False,
+    "consumer": {"workers": 1, "worker_type": "thread", "periodic": True},
+}
+if _redis_url:
+    HUEY |= {"huey_class": "huey.RedisHuey", "connection": {"url": _redis_url}}
+else:
+    (BASE_DIR / "var").mkdir(exist_ok=True)  # SqliteHuey creates its file when the app loads
+    HUEY |= {"huey_class": "huey.SqliteHuey", "filename": str(BASE_DIR / "var" / "huey.sqlite3")}
+# Local hour (0-23) from which overdue tickets are reminded of, once per day and ticket.
+OVERDUE_REMINDER_HOUR = env_int("OVERDUE_REMINDER_HOUR", 8)
+# A ticket waiting for its requester this many days gets a reminder to the requester ...
+WAITING_REMINDER_DAYS = env_int("WAITING_REMINDER_DAYS", 3)
+# ... and after this many days it is resolved with a public comment that says why.
+WAITING_AUTO_RESOLVE_DAYS = env_int("WAITING_AUTO_RESOLVE_DAYS", 7)
+# A resolved ticket that nobody reopened is closed after this many days.
+RESOLVED_AUTO_CLOSE_DAYS = env_int("RESOLVED_AUTO_CLOSE_DAYS", 7)
+# Local hour from which IT staff get the daily digest (new, unassigned and overdue tickets).
+DIGEST_HOUR = env_int("DIGEST_HOUR", 7)
+# Finished background-task rows, delivered notifications and job records older than this are deleted.
+PRUNE_AFTER_DAYS = env_int("PRUNE_AFTER_DAYS", 30)
+if not 0 < WAITING_REMINDER_DAYS < WAITING_AUTO_RESOLVE_DAYS:
+    raise ImproperlyConfigured("WAITING_REMINDER_DAYS must be at least 1 and less than WAITING_AUTO_RESOLVE_DAYS.")
+# /healthz answers 503 when the worker's or the scheduler's heartbeat is older than this (seconds) ...
+HEALTH_HEARTBEAT_MAX_AGE = env_int("HEALTH_HEARTBEAT_MAX_AGE", 300)
+# ... unless this is off: the default in development, where `runserver` alone has no worker.
+HEALTH_REQUIRE_WORKERS = env_bool("HEALTH_REQUIRE_WORKERS", not DEBUG)
 
 # --- E-mail --------------------------------------------------------------------------------------
 
@@ -348,6 +419,9 @@ SOCIAL_AUTH_REDIRECT_IS_HTTPS = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True
+# Inside the Teams tab the site is a third-party frame: its cookies must be SameSite=None (and so
+# Secure). Without https (development) browsers refuse that, and Lax is what works.
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "None" if HTTPS else "Lax"
 SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
@@ -386,7 +460,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}, "django.utils.autoreload": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django.utils.autoreload": {"level": "WARNING"},
+        # The huey consumer logs through a handler of its own; without this every line shows twice.
+        "huey": {"propagate": False},
+    },
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

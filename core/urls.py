@@ -15,6 +15,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     # Microsoft sign-in: /auth/login/azuread-v2-tenant-oauth2/ (POST) and /auth/complete/.../
     path("auth/", include("social_django.urls", namespace="social")),
+    # The Teams tab; the whole site is also served under /teams/app/ (teams_app.middleware).
+    path("teams/", include("teams_app.urls")),
     path("admin/", admin.site.urls),
     path("healthz", core_views.health, name="health"),
 ]

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import DraggableMPTTAdmin
 
-from tickets.models import Attachment, Comment, ProblemSource, Ticket, TicketEvent
+from tickets.models import Attachment, Comment, ProblemSource, SavedTicketFilter, Ticket, TicketEvent
 from tickets.problem_sources import tree_write_lock
 
 
@@ -102,3 +102,11 @@ class AttachmentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(SavedTicketFilter)
+class SavedTicketFilterAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "is_shared", "created_at"]
+    list_filter = ["is_shared"]
+    search_fields = ["name", "owner__username", "owner__last_name"]
+    raw_id_fields = ["owner"]

@@ -1,16 +1,21 @@
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.roles import agents
 from core.forms import StyledFormMixin
-from tickets import problem_sources
+from tickets import analysis, problem_sources
 from tickets.attachments import ALLOWED_EXTENSIONS, CheckedFile, check_upload
-from tickets.models import ProblemSource, Ticket
+from tickets.models import ProblemSource, SavedTicketFilter, Ticket
+from tickets.widgets import ProblemSourceSearchInput
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -114,6 +119,10 @@ class AttachmentForm(StyledFormMixin, forms.Form):
 
 
 class ProblemSourceChoiceField(forms.ModelChoiceField):
+    """One problem source of hundreds: search-as-you-type instead of a <select> listing every node."""
+
+    widget = ProblemSourceSearchInput
+
     def label_from_instance(self, obj):
         return problem_sources.indented_name(obj)
 
@@ -198,10 +207,43 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
     created_to = forms.DateField(
         label=_("Created until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    # The analysis page links its figures here; these reproduce its definitions (tickets.analysis).
+    resolved_from = forms.DateField(
+        label=_("Resolved from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    resolved_to = forms.DateField(
+        label=_("Resolved until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    responded = forms.ChoiceField(
+        label=_("First agent reply"),
+        required=False,
+        choices=[("", _("Any")), ("yes", _("Answered")), ("no", _("Not answered yet"))],
+    )
+    reopened = forms.ChoiceField(
+        label=_("Reopened"), required=False, choices=[("", _("Any")), ("yes", _("Reopened")), ("no", _("Never"))]
+    )
+    filed_on = forms.ChoiceField(
+        label=_("Filed on"),
+        required=False,
+        choices=[
+            ("", _("Any topic")),
+            ("general", _("A general topic (one with sub-topics)")),
+            ("exact", _("The chosen problem source itself")),
+        ],
+    )
+    resolution = forms.ChoiceField(
+        label=_("Resolution time"),
+        required=False,
+        choices=[("", _("Any")), *[(b.key, b.label) for b in analysis.RESOLUTION_BINS]],
+    )
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
     per_page = forms.TypedChoiceField(
         label=_("Per page"), required=False, coerce=int, choices=[(size, size) for size in PAGE_SIZES], empty_value=25
     )
+
+    MORE_FILTERS = ("resolved_from", "resolved_to", "responded", "reopened", "filed_on", "resolution")
+    """Shown folded on the list; the analysis page's figures link to them."""
+    AGENT_ONLY = ("assignee", "requester", *MORE_FILTERS)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -214,15 +256,21 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
                 *[(str(agent.pk), agent.display_name) for agent in agents()],
             ]
         else:
-            for name in ("assignee", "requester"):
+            for name in self.AGENT_ONLY:
                 del self.fields[name]
 
     def clean(self):
         cleaned = super().clean()
-        start, end = cleaned.get("created_from"), cleaned.get("created_to")
-        if start and end and start > end:
-            self.add_error("created_to", _("The end date lies before the start date."))
+        for first, last in (("created_from", "created_to"), ("resolved_from", "resolved_to")):
+            start, end = cleaned.get(first), cleaned.get(last)
+            if start and end and start > end:
+                self.add_error(last, _("The end date lies before the start date."))
+        if cleaned.get("filed_on") == "exact" and not cleaned.get("source"):
+            self.add_error("filed_on", _("Choose a problem source for this filter."))
         return cleaned
+
+    def more_filters_used(self) -> bool:
+        return any(self.data.get(name) for name in self.MORE_FILTERS if name in self.fields)
 
     def filter(self, tickets, *, with_status: bool = True):
         """Apply the valid filters to ``tickets``; invalid ones are reported by the form and skipped."""
@@ -255,9 +303,57 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
             tickets = tickets.filter(created_at__date__gte=data["created_from"])
         if data.get("created_to"):
             tickets = tickets.filter(created_at__date__lte=data["created_to"])
+        tickets = self._filter_analysis(tickets, data)
         if data.get("q"):
             tickets = tickets.search(data["q"], user=self.user)
         return tickets
+
+    @staticmethod
+    def _filter_analysis(tickets, data):
+        """The filters behind the analysis page's figures, with its very expressions."""
+        if data.get("resolved_from") or data.get("resolved_to") or data.get("resolution"):
+            tickets = tickets.alias(
+                finished_at=analysis.finished_at(), resolution_seconds=analysis.resolution_seconds()
+            )
+        if data.get("resolved_from"):
+            tickets = tickets.filter(finished_at__date__gte=data["resolved_from"])
+        if data.get("resolved_to"):
+            tickets = tickets.filter(finished_at__date__lte=data["resolved_to"])
+        if data.get("resolution"):
+            tickets = tickets.filter(
+                analysis.RESOLUTION_BINS_BY_KEY[data["resolution"]].q(), resolution_seconds__isnull=False
+            )
+        if data.get("responded"):
+            tickets = tickets.alias(first_response_at=analysis.first_agent_response_at())
+            tickets = tickets.filter(first_response_at__isnull=data["responded"] == "no")
+        if data.get("reopened"):
+            tickets = tickets.alias(was_reopened=analysis.was_reopened())
+            tickets = tickets.filter(was_reopened=data["reopened"] == "yes")
+        if data.get("filed_on") == "general":
+            tickets = tickets.filter(analysis.FILED_ON_GENERAL_TOPIC)
+        elif data.get("filed_on") == "exact" and data.get("source"):
+            tickets = tickets.filter(problem_source=data["source"])
+        return tickets
+
+    def querystring(self) -> str:
+        """The valid filters as a normalised query string: field order, no empty or default values.
+
+        Call after ``is_valid()``. Saved lists store this, so equal filters give equal strings.
+        """
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        defaults = {"sort": "-created", "per_page": self.PAGE_SIZES[0]}
+        pairs = []
+        for name in self.fields:
+            value = data.get(name)
+            if value in (None, "", []) or defaults.get(name) == value:
+                continue
+            for item in dict.fromkeys(value) if isinstance(value, list) else [value]:
+                if isinstance(item, ProblemSource):
+                    item = item.pk
+                elif isinstance(item, date):
+                    item = item.isoformat()
+                pairs.append((name, item))
+        return urlencode(pairs)
 
     def ordering(self) -> tuple[str, ...]:
         data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
@@ -266,3 +362,86 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
     def page_size(self) -> int:
         data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
         return data.get("per_page") or self.PAGE_SIZES[0]
+
+
+class SavedTicketFilterForm(StyledFormMixin, forms.ModelForm):
+    """Save the ticket list's current filters under a name. ``query`` is the list's query string;
+    it is validated by TicketFilterForm and stored normalised."""
+
+    query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+    class Meta:
+        model = SavedTicketFilter
+        fields = ["name", "is_shared", "query"]
+        labels = {"name": _("Name"), "is_shared": _("Share with IT staff")}
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+        self.fields["name"].widget.attrs.update({"maxlength": 80, "placeholder": _("e.g. Printers, unassigned")})
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if SavedTicketFilter.objects.filter(owner=self.owner, name__iexact=name).exists():
+            raise ValidationError(_("You already have a saved list with this name."))
+        return name
+
+    def clean_query(self):
+        query = QueryDict(self.cleaned_data["query"], mutable=True)
+        query.pop("page", None)
+        filters = TicketFilterForm(query, user=self.owner)
+        if not filters.is_valid():
+            raise ValidationError(_("Some filters are invalid; correct them before saving the list."))
+        return filters.querystring()
+
+    def save(self, commit=True):
+        self.instance.owner = self.owner
+        return super().save(commit)
+
+
+class AnalysisForm(forms.Form):
+    """The analysis page's period and problem source, all in the URL."""
+
+    PERIODS = [
+        ("7", _("Last 7 days")),
+        ("30", _("Last 30 days")),
+        ("90", _("Last 90 days")),
+        ("year", _("This year")),
+        ("custom", _("Custom")),
+    ]
+    DEFAULT_PERIOD = "30"
+    EARLIEST = date(2000, 1, 1)
+
+    period = forms.ChoiceField(label=_("Period"), required=False, choices=PERIODS)
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    source = forms.ModelChoiceField(queryset=ProblemSource.objects.all(), required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("period") != "custom":
+            return cleaned
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if not start or not end:
+            if "start" not in self.errors and "end" not in self.errors:
+                self.add_error("end", _("Choose the first and the last day."))
+        elif start > end:
+            self.add_error("end", _("The end date lies before the start date."))
+        elif start < self.EARLIEST:
+            self.add_error("start", _("Choose a day in %(year)s or later.") % {"year": self.EARLIEST.year})
+        elif (end - start).days >= analysis.MAX_PERIOD_DAYS:
+            self.add_error("end", _("Choose at most three years."))
+        return cleaned
+
+    def get_period(self, today: date) -> tuple[str, "analysis.Period"]:
+        """The period to show: the valid choice, else the default (errors are shown with the form)."""
+        data = self.cleaned_data if self.is_bound and hasattr(self, "cleaned_data") else {}
+        choice = data.get("period") or self.DEFAULT_PERIOD
+        if choice == "custom":
+            if self.errors:
+                choice = self.DEFAULT_PERIOD
+            else:
+                return choice, analysis.Period(data["start"], data["end"])
+        if choice == "year":
+            return choice, analysis.Period(today.replace(month=1, day=1), today)
+        return choice, analysis.Period(today - timedelta(days=int(choice) - 1), today)

@@ -182,6 +182,18 @@ class Ticket(models.Model):
             models.Index(fields=["priority", "-created_at"], name="ticket_priority_created"),
             models.Index(fields=["-updated_at"], name="ticket_updated"),
             models.Index(fields=["due_date"], name="ticket_due", condition=Q(due_date__isnull=False)),
+            # Date ranges of the analysis page (and the list's default order) without a status.
+            models.Index(fields=["created_at"], name="ticket_created"),
+            models.Index(fields=["resolved_at"], name="ticket_resolved", condition=Q(resolved_at__isnull=False)),
+            models.Index(fields=["closed_at"], name="ticket_closed", condition=Q(closed_at__isnull=False)),
+            # The list's default order with its tie-breaker: deep pages skip rows in this index alone.
+            models.Index(fields=["-created_at", "-id"], name="ticket_created_id"),
+            # Only the few open tickets: the dashboard counters and queues read this, never the whole table.
+            models.Index(
+                fields=["assignee", "due_date"],
+                name="ticket_open_assignee_due",
+                condition=Q(status__in=["new", "in_progress", "waiting"]),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -228,7 +240,8 @@ class TicketContentQuerySet(models.QuerySet):
 
 class Comment(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Empty for what the system wrote (e.g. why a ticket waiting for its requester was resolved).
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     body = models.TextField(_("comment"), max_length=20000)
     is_internal = models.BooleanField(_("internal note"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -241,7 +254,7 @@ class Comment(models.Model):
         ordering = ["created_at"]
 
     def __str__(self) -> str:
-        return f"{self.author} on #{self.ticket_id}"
+        return f"{self.author or _('The system')} on #{self.ticket_id}"
 
 
 def attachment_path(instance, filename: str) -> str:
@@ -346,3 +359,62 @@ class TicketEvent(models.Model):
     @cached_property
     def is_comment(self) -> bool:
         return self.kind in (self.Kind.COMMENT, self.Kind.INTERNAL_NOTE)
+
+
+class SavedTicketFilterQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Agents see their own saved lists and those shared with IT staff; nobody else sees any."""
+        if not user.is_authenticated or not user.is_agent:
+            return self.none()
+        return self.filter(Q(owner=user) | Q(is_shared=True))
+
+
+class SavedTicketFilter(models.Model):
+    """A named ticket list: the list's filters as a normalised query string (see TicketFilterForm)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_ticket_filters", verbose_name=_("owner")
+    )
+    name = models.CharField(_("name"), max_length=80)
+    query = models.CharField(_("filters"), max_length=2000, blank=True)
+    is_shared = models.BooleanField(_("shared with IT staff"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    objects = SavedTicketFilterQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("saved ticket list")
+        verbose_name_plural = _("saved ticket lists")
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="saved_filter_owner_name")]
+        indexes = [models.Index(fields=["name"], name="saved_filter_shared", condition=Q(is_shared=True))]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        url = reverse("tickets:list")
+        return f"{url}?{self.query}" if self.query else url
+
+
+class JobRecord(models.Model):
+    """Something a scheduled job did once (a reminder, a digest), so that running it again does not.
+
+    ``key`` names the deed, e.g. "overdue:42:2026-03-02" (job, ticket, local day); a second attempt
+    at the same deed fails on the unique key inside the job's transaction and sends nothing.
+    """
+
+    key = models.CharField(_("key"), max_length=150, unique=True)
+    job = models.CharField(_("job"), max_length=40)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("ticket")
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("job record")
+        verbose_name_plural = _("job records")
+        indexes = [models.Index(fields=["created_at"], name="jobrecord_created")]
+
+    def __str__(self) -> str:
+        return self.key

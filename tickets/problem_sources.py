@@ -7,11 +7,13 @@ PostgreSQL advisory lock (SQLite transactions here are IMMEDIATE, so SQLite seri
 """
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from django.db import connections, router, transaction
+from django.db.models import Max, Q
 from django.utils.translation import gettext as _
 
 from tickets.models import ProblemSource
@@ -63,6 +65,52 @@ def problem_tree_rebuild() -> None:
         ProblemSource.objects.rebuild()
 
 
+@dataclass
+class NewNode:
+    """A node to create with :func:`problem_trees_bulk_create`: model field values and children."""
+
+    fields: dict
+    children: list["NewNode"] = dataclass_field(default_factory=list)
+
+
+def problem_trees_bulk_create(roots: Sequence[NewNode], *, batch_size: int = 1000) -> list[ProblemSource]:
+    """Add whole new trees in one INSERT per level; returns the nodes in tree order.
+
+    mptt inserts node by node, shifting ``lft``/``rght`` of the nodes after each one, which makes
+    hundreds of nodes slow. Here the MPTT fields are computed in one depth-first walk instead. New
+    trees get fresh ``tree_id`` values, so no existing node moves; run :func:`tree_errors` to check.
+    """
+    with tree_write_lock():
+        tree_id = ProblemSource.objects.aggregate(last=Max("tree_id"))["last"] or 0
+        levels: list[list[tuple[ProblemSource, ProblemSource | None]]] = []
+        in_order = []
+        for root in roots:
+            tree_id += 1
+            counter = 1
+            # Iterative depth-first walk: (spec, model parent, level, entering?)
+            stack = [(root, None, 0, None)]
+            while stack:
+                spec, parent, level, node = stack.pop()
+                if node is not None:  # leaving: every descendant has its lft/rght now
+                    node.rght = counter
+                    counter += 1
+                    continue
+                node = ProblemSource(**spec.fields, tree_id=tree_id, level=level, lft=counter)
+                counter += 1
+                in_order.append(node)
+                while len(levels) <= level:
+                    levels.append([])
+                levels[level].append((node, parent))
+                stack.append((spec, parent, level, node))
+                stack.extend((child, node, level + 1, None) for child in reversed(spec.children))
+        # Level by level, so that every parent has its primary key before its children are inserted.
+        for rows in levels:
+            for node, parent in rows:
+                node.parent = parent
+            ProblemSource.objects.bulk_create([node for node, _parent in rows], batch_size=batch_size)
+        return in_order
+
+
 # --- The picker -----------------------------------------------------------------------------------
 
 
@@ -107,14 +155,50 @@ def pickable_error(node: ProblemSource) -> str | None:
     return None
 
 
+def search_nodes(text: str, *, limit: int = 15) -> list[tuple[ProblemSource, list[ProblemSource]]]:
+    """Nodes whose English or German name contains every word of ``text``, in tree order, each with
+    its path (root first, the node last): two queries whatever the tree's size."""
+    words = text.split()[:5]
+    if not words:
+        return []
+    nodes = ProblemSource.objects.all()
+    for word in words:
+        nodes = nodes.filter(Q(name_en__icontains=word) | Q(name_de__icontains=word))
+    nodes = list(nodes.order_by("tree_id", "lft")[:limit])
+    if not nodes:
+        return []
+    ancestors = Q()
+    for node in nodes:
+        ancestors |= Q(tree_id=node.tree_id, lft__lt=node.lft, rght__gt=node.rght)
+    above = list(ProblemSource.objects.filter(ancestors).order_by("lft"))
+    return [
+        (node, [a for a in above if a.tree_id == node.tree_id and a.lft < node.lft and a.rght > node.rght] + [node])
+        for node in nodes
+    ]
+
+
+def browse_level(node: ProblemSource | None) -> PickerLevel:
+    """All children of ``node`` (the roots for None), retired ones too, for agents' filters: two queries.
+
+    ``has_active_children`` is set as in the picker; agents may choose any node, inner ones included.
+    """
+    children = ProblemSource.objects.filter(parent=node) if node else ProblemSource.objects.filter(parent=None)
+    path = list(node.get_ancestors(include_self=True)) if node else []
+    return PickerLevel(node=node, path=path, choices=list(children.with_active_children().order_by("tree_id", "lft")))
+
+
 def indented_name(node: ProblemSource) -> str:
     """The node's name indented by its depth, for flat <select> lists of the tree."""
     return f"{'— ' * node.level}{node.name}"
 
 
-def choice_tree() -> list[tuple[ProblemSource, str]]:
-    """All nodes in tree order with indented names, for agents' filters."""
-    return [(node, indented_name(node)) for node in ProblemSource.objects.order_by("tree_id", "lft")]
+def display_paths(separator: str = " › ") -> dict[int, str]:
+    """Every node's localised path ("Hardware › Printer") by primary key, from one query."""
+    paths: dict[int, str] = {}
+    for node in ProblemSource.objects.order_by("tree_id", "lft"):  # tree order: parents come first
+        parent_path = paths.get(node.parent_id)
+        paths[node.pk] = f"{parent_path}{separator}{node.name}" if parent_path else node.name
+    return paths
 
 
 # --- The tree check -------------------------------------------------------------------------------

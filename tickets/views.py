@@ -1,20 +1,30 @@
 from collections import defaultdict
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Count, F, Q
-from django.http import FileResponse, Http404
+from django.db.models import Count, F, Q, QuerySet
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import problem_sources, services
-from tickets.forms import AttachmentForm, CommentForm, TicketCreateForm, TicketFilterForm, TicketUpdateForm
+from tickets.forms import (
+    AttachmentForm,
+    CommentForm,
+    SavedTicketFilterForm,
+    TicketCreateForm,
+    TicketFilterForm,
+    TicketUpdateForm,
+)
 from tickets.models import Attachment, ProblemSource, Ticket, TicketEvent
 from tickets.timeline import label_events
+from tickets.widgets import ProblemSourceSearchInput
 
 HISTORY_PAGE_SIZE = 25
 MAX_PAGE_NUMBER = 100_000
@@ -73,13 +83,13 @@ def dashboard(request):
             source = ProblemSource.objects.filter(pk=request.GET["source"]).first()
         if source is not None:
             events = events.filter(source.subtree_filter("ticket__problem_source__"))
-        today = timezone.localdate()
-        open_statuses = Ticket.Status.open_values()
-        context["counters"] = Ticket.objects.aggregate(
-            open=Count("pk", filter=Q(status__in=open_statuses)),
-            unassigned=Count("pk", filter=Q(status__in=open_statuses, assignee__isnull=True)),
-            mine=Count("pk", filter=Q(status__in=open_statuses, assignee=user)),
-            overdue=Count("pk", filter=Q(status__in=open_statuses, due_date__lt=today)),
+        # Open tickets only: a partial index holds just them, so this reads a few thousand index
+        # entries however many closed tickets pile up (migration 0003, ticket_open_assignee_due).
+        context["counters"] = Ticket.objects.open().aggregate(
+            open=Count("pk"),
+            unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+            mine=Count("pk", filter=Q(assignee=user)),
+            overdue=Count("pk", filter=Q(due_date__lt=timezone.localdate())),
         )
         context["queue"] = (
             Ticket.objects.open()
@@ -88,7 +98,9 @@ def dashboard(request):
             .order_by("-priority", F("due_date").asc(nulls_last=True), "created_at")[:10]
         )
         context["source"] = source
-        context["source_choices"] = problem_sources.choice_tree()
+        context["source_widget"] = ProblemSourceSearchInput().render(
+            "source", source.pk if source else None, attrs={"id": "history-source"}
+        )
     else:
         context["my_open"] = (
             Ticket.objects.visible_to(user)
@@ -103,13 +115,43 @@ def dashboard(request):
 # --- Ticket list ----------------------------------------------------------------------------------
 
 
-@login_required
-@require_GET
-def ticket_list(request):
+def filtered_tickets(request) -> tuple[TicketFilterForm, QuerySet]:
+    """The list's filter form and the tickets it selects, in the list's order, from those the user
+    may see. The list and its CSV export both use this, so they always agree (SECURITY.md C5)."""
     form = TicketFilterForm(request.GET or None, user=request.user)
     if form.is_bound:
         form.is_valid()  # errors are shown; valid fields still filter
-    tickets = form.filter(Ticket.objects.visible_to(request.user))
+    tickets = form.filter(Ticket.objects.visible_to(request.user)).with_status_rank().order_by(*form.ordering())
+    return form, tickets
+
+
+class DeferredJoinPaginator(Paginator):
+    """Picks a page's ids first, then loads those rows with their joins (``load(ids)``).
+
+    The id query walks the sort index alone, so page 2,000 costs little more than page 1, instead of
+    joining requesters, assignees and problem sources for the 50,000 rows an OFFSET skips. The total
+    may be given (the list knows it from the status counts) to save a COUNT over the same rows.
+    """
+
+    def __init__(self, object_list, per_page, *, load, count=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.load = load
+        if count is not None:
+            self.count = count  # replaces the cached_property's COUNT query
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        return self._get_page(self.load(self.object_list.values("pk")[bottom:top]), number, self)
+
+
+@login_required
+@require_GET
+def ticket_list(request):
+    form, tickets = filtered_tickets(request)
 
     # Counts per status with every filter but the status itself, for the status tabs.
     counts = dict(
@@ -119,10 +161,17 @@ def ticket_list(request):
         .annotate(n=Count("pk"))
     )
 
-    tickets = (
-        tickets.with_status_rank().select_related("requester", "assignee", "problem_source").order_by(*form.ordering())
+    statuses = set(form.cleaned_data.get("status") or Ticket.Status.values) if form.is_bound else Ticket.Status.values
+    if "open" in statuses:
+        statuses = (statuses - {"open"}) | set(Ticket.Status.open_values())
+
+    def load(ids):
+        rows = Ticket.objects.filter(pk__in=ids).with_status_rank()
+        return rows.select_related("requester", "assignee", "problem_source").order_by(*form.ordering())
+
+    paginator = DeferredJoinPaginator(
+        tickets, form.page_size(), load=load, count=sum(counts.get(status, 0) for status in statuses)
     )
-    paginator = Paginator(tickets, form.page_size())
     requested = request.GET.get("page") or "1"
     try:
         page = paginator.page(requested)
@@ -144,6 +193,9 @@ def ticket_list(request):
         "query": query.urlencode(),
         "status_query": status_query.urlencode(),
         "selected_statuses": form.cleaned_data.get("status", []) if form.is_bound else [],
+        "save_form": SavedTicketFilterForm(owner=request.user, initial={"query": query.urlencode()})
+        if request.user.is_agent
+        else None,
     }
     return render(request, "tickets/ticket_list.html", context)
 
@@ -218,6 +270,9 @@ def _detail_context(request, ticket: Ticket, **forms) -> dict:
     }
     if user.is_agent:
         context["update_form"] = forms.get("update_form") or TicketUpdateForm(ticket=ticket)
+        chosen = request.GET.get("problem_source", "")
+        if "update_form" not in forms and chosen.isdecimal():  # sent back by the tree browser (no JS)
+            context["update_form"].initial["problem_source"] = int(chosen)
     return context
 
 
@@ -267,11 +322,17 @@ def ticket_attach(request, pk: int):
 @require_GET
 def attachment_download(request, pk: int, attachment_pk: int):
     attachment = get_object_or_404(Attachment.objects.visible_to(request.user).filter(ticket_id=pk), pk=attachment_pk)
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    response = FileResponse(handle, as_attachment=True, filename=attachment.original_name)
+    if settings.ATTACHMENT_X_ACCEL_PREFIX:
+        # Permission checked: nginx sends the file from its internal location (a missing file is its 404).
+        response = HttpResponse()
+        response["X-Accel-Redirect"] = f"{settings.ATTACHMENT_X_ACCEL_PREFIX.rstrip('/')}/{attachment.file.name}"
+        response["Content-Disposition"] = content_disposition_header(True, attachment.original_name)
+    else:
+        try:
+            handle = attachment.file.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        response = FileResponse(handle, as_attachment=True, filename=attachment.original_name)
     response["Content-Type"] = attachment.content_type
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox; frame-ancestors 'none'"

@@ -115,4 +115,87 @@
       renderPreviews();
     });
   });
+
+  // Problem-source search: type part of a name, pick one of the matches (tickets.widgets). Without
+  // JavaScript the "browse" button next to the box opens the tree instead.
+  document.querySelectorAll("[data-source-search]").forEach(function (box) {
+    var text = box.querySelector("[data-source-text]");
+    var value = box.querySelector("[data-source-value]");
+    var list = box.querySelector(".source-search-results");
+    if (!text || !value || !list || !window.fetch) return;
+    var timer = null;
+    var active = -1;
+    var chosenText = text.value;
+
+    function close() {
+      list.classList.remove("show");
+      text.setAttribute("aria-expanded", "false");
+      active = -1;
+    }
+
+    function choose(item) {
+      value.value = item.dataset.id;
+      text.value = chosenText = item.textContent;
+      close();
+      var form = box.closest("form");
+      if (form && form.hasAttribute("data-autosubmit")) form.submit();
+    }
+
+    function highlight(index) {
+      var items = list.querySelectorAll("[role=option]");
+      if (!items.length) return;
+      active = (index + items.length) % items.length;
+      items.forEach(function (item, i) {
+        item.classList.toggle("active", i === active);
+        item.setAttribute("aria-selected", i === active ? "true" : "false");
+      });
+      text.setAttribute("aria-activedescendant", items[active].id);
+    }
+
+    function show(results) {
+      list.replaceChildren();
+      results.forEach(function (result, index) {
+        var item = document.createElement("li");
+        item.className = "dropdown-item text-wrap" + (result.active ? "" : " text-body-secondary");
+        item.id = text.id + "-option-" + index;
+        item.setAttribute("role", "option");
+        item.dataset.id = result.id;
+        item.textContent = result.path;
+        item.addEventListener("mousedown", function (event) { event.preventDefault(); choose(item); });
+        list.appendChild(item);
+      });
+      list.classList.toggle("show", results.length > 0);
+      text.setAttribute("aria-expanded", results.length > 0 ? "true" : "false");
+      active = -1;
+    }
+
+    text.addEventListener("input", function () {
+      clearTimeout(timer);
+      var query = text.value.trim();
+      if (!query) {
+        value.value = "";
+        show([]);
+        return;
+      }
+      timer = setTimeout(function () {
+        fetch(box.dataset.sourceSearch + "?q=" + encodeURIComponent(query), { credentials: "same-origin" })
+          .then(function (response) { return response.ok ? response.json() : { results: [] }; })
+          .then(function (data) { if (text.value.trim() === query) show(data.results); })
+          .catch(function () { show([]); });
+      }, 150);
+    });
+    text.addEventListener("keydown", function (event) {
+      var open = list.classList.contains("show");
+      if (event.key === "ArrowDown" && open) { event.preventDefault(); highlight(active + 1); }
+      else if (event.key === "ArrowUp" && open) { event.preventDefault(); highlight(active - 1); }
+      else if (event.key === "Enter" && open && active >= 0) {
+        event.preventDefault();
+        choose(list.querySelectorAll("[role=option]")[active]);
+      } else if (event.key === "Escape") { close(); }
+    });
+    text.addEventListener("blur", function () {
+      close();
+      if (text.value.trim() && value.value) text.value = chosenText;  // typed but not chosen: keep the choice
+    });
+  });
 })();

@@ -1,6 +1,9 @@
 from django import template
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from tickets.markdown import render_markdown
+from tickets.models import SavedTicketFilter
 
 register = template.Library()
 
@@ -22,3 +25,36 @@ def query_with(context, **changes) -> str:
         else:
             query[key] = value
     return query.urlencode()
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """A duration in seconds, short and localised: "45 min", "3.5 h", "2.1 d"; "—" for none."""
+    if seconds is None:
+        return "—"
+    minutes = seconds / 60
+    if minutes < 60:
+        return _("%(number)s min") % {"number": number_format(round(minutes))}
+    hours = minutes / 60
+    if hours < 48:
+        return _("%(number)s h") % {"number": number_format(hours, decimal_pos=1)}
+    return _("%(number)s d") % {"number": number_format(hours / 24, decimal_pos=1)}
+
+
+@register.filter
+def percent(fraction: float | None, decimals: int = 0) -> str:
+    """0.125 → "13 %" (German and English alike here); "—" for none."""
+    if fraction is None:
+        return "—"
+    return _("%(number)s %%") % {"number": number_format(fraction * 100, decimal_pos=int(decimals))}
+
+
+@register.simple_tag(takes_context=True)
+def saved_ticket_lists(context, limit: int = 15) -> dict:
+    """The sidebar's saved lists for an agent (own and shared with IT staff), in one query.
+
+    Only the layout calls this, and only for agents. Returns {"lists": […], "more": bool}.
+    """
+    user = context["request"].user
+    rows = list(SavedTicketFilter.objects.visible_to(user).select_related("owner")[: limit + 1])
+    return {"lists": rows[:limit], "more": len(rows) > limit}
