@@ -23,7 +23,7 @@ FAKE_ENTRA := ENTRA_TENANT_ID=11111111-2222-3333-4444-555555555555 ENTRA_CLIENT_
 run-entra: $(STAMP)
 	trap 'kill 0' EXIT INT TERM; export DEBUG=1 $(FAKE_ENTRA); \
 	$(BIN)/python manage.py fake_entra --port 8400 & \
-	$(BIN)/python manage.py quickstart
+	$(BIN)/python manage.py quickstart --with-workers
 
 ## The whole suite (SQLite unless DATABASE_URL is set), browser tests included.
 test: $(STAMP)

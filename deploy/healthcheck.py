@@ -20,9 +20,13 @@ def host_header() -> str:
 
 
 def main() -> int:
-    request = urllib.request.Request(URL, headers={"Host": host_header(), "X-Forwarded-Proto": "https"})
+    if not URL.startswith(("http://", "https://")):
+        print(f"HEALTHCHECK_URL must be http(s): {URL!r}")
+        return 1
+    headers = {"Host": host_header(), "X-Forwarded-Proto": "https"}
+    request = urllib.request.Request(URL, headers=headers)  # noqa: S310 (scheme checked above)
     try:
-        with urllib.request.urlopen(request, timeout=8) as response:  # noqa: S310 (fixed http URL)
+        with urllib.request.urlopen(request, timeout=8) as response:  # noqa: S310 (scheme checked above)
             status = response.status
             body = response.read(2000).decode(errors="replace")
     except urllib.error.HTTPError as error:

@@ -108,5 +108,5 @@ def test_tab_opens_the_ticket_of_a_deep_link(framed_tab, entra, employee, ticket
 def test_tab_shows_the_sign_in_button_when_teams_cannot_vouch_for_the_user(framed_tab, entra):
     _page, tab = framed_tab("not-a-valid-token")
 
-    expect(tab.get_by_role("button", name="Sign in with Microsoft")).to_be_visible(timeout=15_000)
+    expect(tab.get_by_role("button", name="Log in with Microsoft")).to_be_visible(timeout=15_000)
     expect(tab.get_by_text("Microsoft Teams could not confirm who you are.")).to_be_visible()
