@@ -12,8 +12,10 @@ links to exactly the tickets it counts:
 - *finished* ("closed") in a period: ``resolved_at`` (or ``closed_at`` when there is none) within it;
 - *backlog*: open now (new, in progress, waiting), whatever the period;
 - *first agent response*: the earliest public comment by an agent, i.e. a member of the IT staff
-  group or a superuser *now* (so history does not change when someone leaves and is deactivated),
-  who is not the ticket's requester;
+  group or a superuser, who is not the ticket's requester. It is stored in
+  ``Ticket.first_response_at`` when the reply is written (``services.ticket_comment``), so history
+  does not change when someone leaves; migration 0005 filled it for older tickets from the agents
+  as they were then, with :func:`first_agent_response_at`;
 - *time to first response*: first agent response − ``created_at``, over the tickets opened in the
   period that have one (the others are counted as "without response");
 - *resolution time*: ``resolved_at`` (or ``closed_at``) − ``created_at``, over the tickets
@@ -135,12 +137,11 @@ def agent_users() -> QuerySet:
 
 
 def first_agent_response_at(agent_ids: list[int] | None = None):
-    """The time of the ticket's earliest public comment by an agent who is not its requester.
+    """The time of the ticket's earliest public comment by an agent who is not its requester,
+    computed from the comments: what ``Ticket.first_response_at`` stores, for recomputing it after
+    timestamps were moved (demo data) and for checking it. The figures read the column.
 
-    ``agent_ids``: the agents' primary keys, read beforehand, which makes the subquery cheaper
-    when it runs for thousands of tickets; by default they are a subquery themselves. The analysis
-    computes the same for its totals with a join (see :func:`_per_ticket`); the tests check that
-    the figures and the ticket list's filter, which uses this, agree.
+    ``agent_ids``: the agents' primary keys, read beforehand; by default a subquery.
     """
     authors = agent_ids if agent_ids is not None else agent_users().values("pk")
     first = (
@@ -405,9 +406,9 @@ def analyse(*, tickets: QuerySet, node: ProblemSource | None, period: Period) ->
     """All figures for ``node`` (None: every problem source) and its children in ``period``.
 
     ``tickets`` is the caller's visible queryset (``Ticket.objects.visible_to(user)``). A fixed
-    number of queries, whatever the number of tickets: the node and its children (2), the agents
-    (1), the node's figures for both periods (1), one GROUP BY for the children (1), the weeks (2),
-    and on SQLite two more for the percentiles (on PostgreSQL, one to switch JIT compilation off).
+    number of queries, whatever the number of tickets: the node and its children (2), the node's
+    figures for both periods (1), one GROUP BY for the children (1), the weeks (2), and on SQLite two
+    more for the percentiles (on PostgreSQL, one to switch JIT compilation off).
     """
     with _without_jit(tickets.db):
         return _analyse(tickets=tickets, node=node, period=period)
@@ -430,20 +431,9 @@ def _bucket(children: list[ProblemSource], default: int) -> Case:
     )
 
 
-def _per_ticket(tickets: QuerySet, *, agent_ids: list[int], bucket: Case) -> QuerySet:
-    """One row per ticket with everything the figures need, for aggregate() to read as a subquery.
-
-    The first agent response is a MIN() over the joined comments, so the query is grouped by
-    ticket: PostgreSQL then cannot flatten it into the aggregate query, and every value here is
-    computed once per ticket, not once for each figure that uses it.
-    """
-    first_response = Min(
-        "comments__created_at",
-        filter=Q(comments__is_internal=False, comments__author_id__in=agent_ids or [-1])
-        & ~Q(comments__author_id=F("requester_id")),
-    )
+def _per_ticket(tickets: QuerySet, *, bucket: Case) -> QuerySet:
+    """Every ticket with everything the figures need, as annotations for aggregate() to read."""
     return tickets.annotate(
-        first_response_at=first_response,
         bucket=bucket,
         finished_at=finished_at(),
         response_seconds=Seconds(F("first_response_at"), F("created_at")),
@@ -453,14 +443,12 @@ def _per_ticket(tickets: QuerySet, *, agent_ids: list[int], bucket: Case) -> Que
     )
 
 
-def _per_bucket(tickets: QuerySet, *, agent_ids: list[int], bucket: Case, aggregates: dict) -> dict[int, dict]:
-    """The figures per child subtree as one GROUP BY. Its subqueries run once for each figure that
-    uses them, which is why the totals (with more figures) are computed by :func:`_per_ticket`."""
+def _per_bucket(tickets: QuerySet, *, bucket: Case, aggregates: dict) -> dict[int, dict]:
+    """The figures per child subtree as one GROUP BY."""
     rows = (
         tickets.annotate(
             bucket=bucket,
             finished_at=finished_at(),
-            first_response_at=first_agent_response_at(agent_ids or [-1]),
             response_seconds=Seconds(F("first_response_at"), F("created_at")),
             resolution_seconds=resolution_seconds(),
             is_general_topic=ExpressionWrapper(FILED_ON_GENERAL_TOPIC, output_field=BooleanField()),
@@ -493,10 +481,9 @@ def _analyse(*, tickets: QuerySet, node: ProblemSource | None, period: Period) -
         | Q(closed_at__gte=previous_start)
     )
     on_postgresql = connections[tickets.db].vendor == "postgresql"
-    agent_ids = list(agent_users().values_list("pk", flat=True))
     direct_bucket = node.pk if node else 0
     bucket = _bucket(children, direct_bucket)
-    per_ticket = _per_ticket(tickets, agent_ids=agent_ids, bucket=bucket)
+    per_ticket = _per_ticket(tickets, bucket=bucket)
 
     # 1. The node's total in this and the previous period, and the resolution-time histogram.
     everything = Q()
@@ -520,7 +507,7 @@ def _analyse(*, tickets: QuerySet, node: ProblemSource | None, period: Period) -
     }
     if on_postgresql:
         row_aggregates.update(_percentile_aggregates(period, scope=everything))
-    by_bucket = _per_bucket(tickets, agent_ids=agent_ids, bucket=bucket, aggregates=row_aggregates)
+    by_bucket = _per_bucket(tickets, bucket=bucket, aggregates=row_aggregates)
 
     if not on_postgresql:
         percentiles = _percentiles_in_python(per_ticket, {"current": period, "previous": previous})

@@ -275,6 +275,7 @@ class _Picker:
         self.sizes = sizes
         self.now = now
         self.agents = [agent.pk for agent in agents]
+        self.agent_set = frozenset(self.agents)
         self.employees = [employee.pk for employee in employees] or self.agents
         self.sources = sources
 
@@ -335,6 +336,15 @@ def _ticket_history(number: int, pk: int, created: datetime, rng: random.Random,
         _worked_ticket(history, rng, pick, requester, final)
     _fit_into_past(history, created, now)
     ticket.updated_at = history.events[-1].created_at
+    agents = pick.agent_set
+    ticket.first_response_at = min(
+        (
+            c.created_at
+            for c in history.comments
+            if not c.is_internal and c.author_id in agents and c.author_id != requester
+        ),
+        default=None,
+    )
     return history
 
 

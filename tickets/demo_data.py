@@ -188,6 +188,8 @@ def _backdate(ticket: Ticket, step_ends: list[datetime], times: list[datetime]) 
         updated_at=scripted(ticket.updated_at),
         resolved_at=scripted(ticket.resolved_at),
         closed_at=scripted(ticket.closed_at),
+        # The first response is a comment's timestamp, so it moves exactly as that comment did.
+        first_response_at=scripted(ticket.first_response_at),
     )
 
 

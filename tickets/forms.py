@@ -324,7 +324,6 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
                 analysis.RESOLUTION_BINS_BY_KEY[data["resolution"]].q(), resolution_seconds__isnull=False
             )
         if data.get("responded"):
-            tickets = tickets.alias(first_response_at=analysis.first_agent_response_at())
             tickets = tickets.filter(first_response_at__isnull=data["responded"] == "no")
         if data.get("reopened"):
             tickets = tickets.alias(was_reopened=analysis.was_reopened())

@@ -167,6 +167,9 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # The first agent response (see tickets/analysis.py), kept here by services.ticket_comment so
+    # that the analysis reads a column instead of joining comments and group memberships.
+    first_response_at = models.DateTimeField(_("first response"), null=True, blank=True, editable=False)
 
     objects = TicketQuerySet.as_manager()
 

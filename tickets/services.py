@@ -99,6 +99,10 @@ def ticket_comment(*, ticket: Ticket, author, body: str, is_internal: bool = Fal
     events += _attach(ticket, author, files, comment=comment, is_internal=is_internal, at=now)
     TicketEvent.objects.bulk_create(events)
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    if not is_internal and author.is_agent and author.pk != ticket.requester_id:
+        # Only the first agent reply counts; the condition keeps the earliest even if a concurrent
+        # reply got here first (the row lock above makes that unlikely, the UPDATE makes it certain).
+        Ticket.objects.filter(pk=ticket.pk, first_response_at__isnull=True).update(first_response_at=now)
     notify(events)
     return comment
 

@@ -58,9 +58,13 @@ def make_ticket(name, *, source, requester, opened, status=Status.NEW, resolved=
 
 
 def reply(ticket, author, after: timedelta, *, internal: bool = False):
-    return Comment.objects.create(
+    """A comment at a scripted time; the ticket's stored first response follows from the comments,
+    as ``services.ticket_comment`` would have kept it had the comment been written then."""
+    comment = Comment.objects.create(
         ticket=ticket, author=author, body="reply", is_internal=internal, created_at=ticket.created_at + after
     )
+    Ticket.objects.filter(pk=ticket.pk).update(first_response_at=analysis.first_agent_response_at())
+    return comment
 
 
 @pytest.fixture
