@@ -31,13 +31,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from core.local_server import LocalHTTPServer
 
 logger = logging.getLogger(__name__)
 
@@ -240,7 +242,7 @@ def _access_token_scope(scopes: tuple[str, ...]) -> tuple[str, list[str]]:
 # --- The fake -------------------------------------------------------------------------------------
 
 
-class FakeEntraID:
+class FakeEntraID(LocalHTTPServer):
     """Fake Entra ID tenant + Graph ``/me`` on one local HTTP server (see the module docstring)."""
 
     def __init__(
@@ -249,8 +251,7 @@ class FakeEntraID:
         self.tenant_id = tenant_id
         self.client_id = client_id
         self.client_secret = client_secret
-        self.host = host
-        self.port = port
+        super().__init__(host=host, port=port)
         # Applied once to the ID token of the next authorization-code exchange; None removes a claim.
         self.next_id_token_overrides: dict[str, Any] = {}
         # The next N requests to /v1.0/me answer 503.
@@ -265,9 +266,6 @@ class FakeEntraID:
         self._redeemed_codes: set[str] = set()
         self._refresh_tokens: dict[str, _RefreshGrant] = {}
         self._lock = threading.Lock()
-        self._url: str | None = None
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         tenant = f"/{tenant_id}"
         self._routes: dict[str, dict[str, Callable[[RecordedRequest], _Response]]] = {
             f"{tenant}/v2.0/.well-known/openid-configuration": {"GET": self._openid_configuration},
@@ -282,41 +280,10 @@ class FakeEntraID:
 
     # --- Lifecycle ---
 
-    def start(self) -> FakeEntraID:
-        if self._server is not None:
-            raise RuntimeError("FakeEntraID is already running.")
-        server = ThreadingHTTPServer((self.host, self.port), _Handler)
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        self._url = f"http://{self.host}:{server.server_address[1]}"
-        # A short poll interval: stop() waits up to one interval, once per test.
-        serve = functools.partial(server.serve_forever, poll_interval=0.05)
-        self._thread = threading.Thread(target=serve, name=f"fake-entra {self._url}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeEntraID:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     # --- Addresses ---
-
-    @property
-    def url(self) -> str:
-        if self._url is None:
-            raise RuntimeError("Start the FakeEntraID first; its port is chosen on start.")
-        return self._url
 
     @property
     def authority(self) -> str:

@@ -14,7 +14,6 @@ filled; a known user (404) who has the app installed (403). Tests script the nex
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import re
@@ -24,13 +23,14 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 import jwt
 import requests
 
+from core.local_server import LocalHTTPServer
 from teams_app import activity_types
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ _STATUS_CODES = {
 }
 
 
-class FakeGraph:
+class FakeGraph(LocalHTTPServer):
     def __init__(
         self, *, jwks_url: str, issuers: tuple[str, ...], tenant_id: str, client_id: str, host: str = "127.0.0.1"
     ) -> None:
@@ -100,45 +100,16 @@ class FakeGraph:
         self.issuers = issuers
         self.tenant_id = tenant_id
         self.client_id = client_id
-        self.host = host
+        super().__init__(host=host)
         self.requests: list[GraphRequest] = []
         self._installed: dict[str, bool] = {}
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._url: str | None = None
 
     # --- Lifecycle ---
 
-    def start(self) -> FakeGraph:
-        server = ThreadingHTTPServer((self.host, 0), _Handler)
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        self._url = f"http://{self.host}:{server.server_address[1]}"
-        serve = functools.partial(server.serve_forever, poll_interval=0.05)
-        self._thread = threading.Thread(target=serve, name=f"fake-graph {self._url}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeGraph:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._url is None:
-            raise RuntimeError("Start the FakeGraph first.")
-        return self._url
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     @property
     def webhook_url(self) -> str:
