@@ -55,6 +55,14 @@ def _attach(ticket: Ticket, actor, files: Iterable[CheckedFile], *, comment=None
     return events
 
 
+def _save_change(ticket: Ticket, events: list[TicketEvent], now) -> None:
+    """Save a changed ticket with the events that record the change and announce them."""
+    ticket.updated_at = now
+    ticket.save()
+    TicketEvent.objects.bulk_create(events)
+    notify(events)
+
+
 def _lock(ticket: Ticket) -> Ticket:
     """Re-read the ticket under a row lock so concurrent changes record correct from→to values."""
     return Ticket.objects.select_for_update().get(pk=ticket.pk)
@@ -168,10 +176,7 @@ def ticket_update(
         )
         ticket.assignee = assignee
     if events:
-        ticket.updated_at = now
-        ticket.save()
-        TicketEvent.objects.bulk_create(events)
-        notify(events)
+        _save_change(ticket, events, now)
     return events
 
 
@@ -192,10 +197,7 @@ def ticket_close(*, ticket: Ticket, user) -> TicketEvent | None:
     now = timezone.now()
     event = _event(ticket, user, Kind.STATUS, old=ticket.status, new=Status.CLOSED, at=now)
     _set_status(ticket, Status.CLOSED, now)
-    ticket.updated_at = now
-    ticket.save()
-    event.save()
-    notify([event])
+    _save_change(ticket, [event], now)
     return event
 
 
@@ -209,10 +211,7 @@ def ticket_reopen(*, ticket: Ticket, user) -> TicketEvent:
     status = Status.IN_PROGRESS if ticket.assignee_id else Status.NEW
     event = _event(ticket, user, Kind.STATUS, old=ticket.status, new=status, at=now)
     _set_status(ticket, status, now)
-    ticket.updated_at = now
-    ticket.save()
-    event.save()
-    notify([event])
+    _save_change(ticket, [event], now)
     return event
 
 
@@ -242,10 +241,7 @@ def ticket_auto_resolve(*, ticket: Ticket, explanation: str) -> list[TicketEvent
         _event(ticket, None, Kind.STATUS, old=ticket.status, new=Status.RESOLVED, at=now),
     ]
     _set_status(ticket, Status.RESOLVED, now)
-    ticket.updated_at = now
-    ticket.save()
-    TicketEvent.objects.bulk_create(events)
-    notify(events)
+    _save_change(ticket, events, now)
     return events
 
 
@@ -258,8 +254,5 @@ def ticket_auto_close(*, ticket: Ticket) -> TicketEvent | None:
     now = timezone.now()
     event = _event(ticket, None, Kind.STATUS, old=ticket.status, new=Status.CLOSED, at=now)
     _set_status(ticket, Status.CLOSED, now)
-    ticket.updated_at = now
-    ticket.save()
-    event.save()
-    notify([event])
+    _save_change(ticket, [event], now)
     return event

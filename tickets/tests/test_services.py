@@ -534,7 +534,10 @@ def test_closed_ticket_cannot_be_closed_again(ticket, employee):
 def test_close_is_rolled_back_when_its_event_cannot_be_written(ticket, employee):
     before = snapshot(ticket)
 
-    with mock.patch.object(TicketEvent, "save", side_effect=DatabaseError("boom")), pytest.raises(DatabaseError):
+    with (
+        mock.patch.object(TicketEvent.objects, "bulk_create", side_effect=DatabaseError("boom")),
+        pytest.raises(DatabaseError),
+    ):
         services.ticket_close(ticket=ticket, user=employee)
 
     assert snapshot(ticket) == before
@@ -631,7 +634,10 @@ def test_reopen_is_rolled_back_when_its_event_cannot_be_written(ticket, employee
     services.ticket_close(ticket=ticket, user=employee)
     before = snapshot(ticket)
 
-    with mock.patch.object(TicketEvent, "save", side_effect=DatabaseError("boom")), pytest.raises(DatabaseError):
+    with (
+        mock.patch.object(TicketEvent.objects, "bulk_create", side_effect=DatabaseError("boom")),
+        pytest.raises(DatabaseError),
+    ):
         services.ticket_reopen(ticket=ticket, user=employee)
 
     assert snapshot(ticket) == before
