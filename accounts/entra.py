@@ -19,6 +19,7 @@ from social_core.backends.azuread_tenant import AzureADV2TenantOAuth2
 from social_core.exceptions import AuthPolicyError, AuthResponseError, SocialAuthBaseException
 from social_django.models import UserSocialAuth
 
+from accounts.backends import users_with_roles
 from accounts.tokens import GRAPH_SCOPES, protected_token_data
 from teams_app import graph
 
@@ -59,7 +60,8 @@ class EntraIDBackend(AzureADV2TenantOAuth2):
 
     def get_user(self, user_id):
         # social-core's storage returns inactive users too; a deactivated user's session must end.
-        user = super().get_user(user_id)
+        # Loaded with the role, as the password backend does (accounts.backends).
+        user = users_with_roles().filter(pk=user_id).first()
         return user if user is not None and user.is_active else None
 
     def refresh_token_params(self, token, *args, **kwargs):
@@ -125,7 +127,8 @@ def apply_roles(user, roles: list[str]) -> None:
     if user.is_staff != is_admin or user.is_superuser != is_admin:
         user.is_staff = user.is_superuser = is_admin
         user.save(update_fields=["is_staff", "is_superuser"])
-    user.__dict__.pop("is_agent", None)  # the cached role check is stale now
+    for stale in ("is_agent", "in_it_staff_group"):  # the cached role check is stale now
+        user.__dict__.pop(stale, None)
 
 
 # --- Teams tab sign-in ---------------------------------------------------------------------------

@@ -36,9 +36,13 @@ class User(AbstractUser):
 
     @cached_property
     def is_agent(self) -> bool:
-        """IT staff: members of the IT staff group, and superusers. Cached for one request."""
+        """IT staff: members of the IT staff group, and superusers. Cached for one request; no query
+        for a user loaded by ``accounts.backends.users_with_roles()`` (the signed-in user is)."""
         if not self.is_active:
             return False
         if self.is_superuser:
             return True
-        return self.groups.filter(name=settings.IT_STAFF_GROUP).exists()
+        in_group = self.__dict__.get("in_it_staff_group")
+        if in_group is None:
+            in_group = self.groups.filter(name=settings.IT_STAFF_GROUP).exists()
+        return in_group

@@ -162,7 +162,7 @@ FORM_RENDERER = "core.forms.BootstrapFormRenderer"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.ModelBackend",  # Django's, loading the user's role with the user
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -433,6 +433,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
+# Sessions live in the database; with Redis shared by all workers they are read from the cache as
+# well (one query less per request). Never with the per-process memory cache: a sign-out in one
+# worker would leave the session alive in the cache of another.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if _redis_url else "django.contrib.sessions.backends.db"
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
