@@ -5,6 +5,8 @@ only the tags below survive and links keep only http, https and mailto targets, 
 ``data:`` and ``vbscript:`` links in any spelling are dropped.
 """
 
+import threading
+
 import markdown as markdown_lib
 import nh3
 from django.utils.safestring import SafeString, mark_safe
@@ -26,14 +28,25 @@ class _EscapeHtml(markdown_lib.Extension):
         md.inlinePatterns.deregister("html")
 
 
+_converters = threading.local()
+
+
+def _converter() -> markdown_lib.Markdown:
+    """One converter per thread, reset before each use: building one costs more than converting a
+    comment, and the detail page converts every comment of the ticket."""
+    converter = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = _converters.markdown = markdown_lib.Markdown(
+            extensions=["fenced_code", "tables", "sane_lists", "nl2br", _EscapeHtml()],
+            # nh3 strips style attributes, so column alignment must come out as ``align``.
+            extension_configs={"tables": {"use_align_attribute": True}},
+            output_format="html",
+        )
+    return converter
+
+
 def render_markdown(text: str) -> SafeString:
-    html = markdown_lib.markdown(
-        text or "",
-        extensions=["fenced_code", "tables", "sane_lists", "nl2br", _EscapeHtml()],
-        # nh3 strips style attributes, so column alignment must come out as ``align``.
-        extension_configs={"tables": {"use_align_attribute": True}},
-        output_format="html",
-    )
+    html = _converter().reset().convert(text or "")
     cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

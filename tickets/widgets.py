@@ -31,9 +31,14 @@ class ProblemSourceSearchInput(forms.Widget):
 
     template_name = "tickets/widgets/problem_source_search.html"
 
+    def __init__(self, attrs=None, *, known_path: list[ProblemSource] | None = None):
+        super().__init__(attrs)
+        self.known_path = known_path or []  # a path the page has loaded already (root first)
+
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        path = node_path(value)
+        known = self.known_path
+        path = known if known and str(known[-1].pk) == str(value) else node_path(value)
         context["widget"].update(
             {
                 "path": path,

@@ -294,3 +294,16 @@ def test_result_is_marked_safe_and_not_escaped_again_in_templates():
 def test_browser_scheme_helper_sees_urls_as_a_browser_does(url, scheme):
     # The safety assertions above are only as good as this helper.
     assert browser_scheme(url) == scheme
+
+
+def test_the_reused_converter_carries_nothing_from_one_text_to_the_next():
+    # One converter per thread is reused; a reference or footnote-like definition in one comment
+    # must not resolve a link in the next, and a code block must not leak its placeholder.
+    first = render_markdown("[manual]: https://example.com/manual\n\n```\nsecret code\n```")
+    assert "secret code" in first
+
+    second = render_markdown("See [the docs][manual].\n\nplain text")
+
+    assert "example.com" not in second
+    assert "secret code" not in second
+    assert "[the docs][manual]" in second
