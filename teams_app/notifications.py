@@ -93,16 +93,21 @@ def _audiences(event: TicketEvent, ticket: Ticket) -> list[_Audience]:
     return []
 
 
-@transaction.atomic
-def notify(events: Iterable[TicketEvent]) -> list[Notification]:
+@transaction.atomic(savepoint=False)  # part of the caller's change: both are written, or neither
+def notify(events: Iterable[TicketEvent], *, ticket: Ticket | None = None) -> list[Notification]:
     """Write the Notification rows for these events (saved, of one ticket's change) and schedule
-    their delivery, in the caller's transaction. Returns the rows written."""
+    their delivery, in the caller's transaction. Returns the rows written.
+
+    ``ticket``: the events' ticket as the change left it, with requester and assignee loaded, if
+    the caller has it (the workflows do); else it is read.
+    """
     from teams_app.tasks import deliver_notifications
 
     events = [event for event in events if event.pk is not None]
     if not events:
         return []
-    ticket = Ticket.objects.select_related("requester", "assignee").get(pk=events[0].ticket_id)
+    if ticket is None or ticket.pk != events[0].ticket_id:
+        ticket = Ticket.objects.select_related("requester", "assignee").get(pk=events[0].ticket_id)
     audiences = [audience for event in events for audience in _audiences(event, ticket)]
 
     wanted: list[tuple[_Audience, object]] = []

@@ -64,7 +64,8 @@ class AttachmentsField(forms.FileField):
 
 class TicketCreateForm(StyledFormMixin, forms.Form):
     problem_source = forms.ModelChoiceField(
-        queryset=ProblemSource.objects.all(),
+        # Annotated so that checking the choice (clean_problem_source) needs no further query.
+        queryset=ProblemSource.objects.with_active_children().with_inactive_ancestor(),
         widget=forms.HiddenInput,
         error_messages={
             "required": _("Please choose a problem source first."),
@@ -140,7 +141,8 @@ class TicketUpdateForm(StyledFormMixin, forms.Form):
     )
     due_date = forms.DateField(label=_("Due date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, ticket: Ticket, **kwargs):
+    def __init__(self, *args, ticket: Ticket, source_path: list[ProblemSource] | None = None, **kwargs):
+        """``source_path``: the ticket's problem source and its ancestors, if the page has them."""
         kwargs.setdefault(
             "initial",
             {
@@ -157,6 +159,7 @@ class TicketUpdateForm(StyledFormMixin, forms.Form):
         self.fields["problem_source"].queryset = ProblemSource.objects.filter(
             Q(is_active=True) | Q(pk=ticket.problem_source_id)
         ).order_by("tree_id", "lft")
+        self.fields["problem_source"].widget.known_path = source_path
 
 
 class TicketFilterForm(StyledFormMixin, forms.Form):
@@ -268,6 +271,14 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
         if cleaned.get("filed_on") == "exact" and not cleaned.get("source"):
             self.add_error("filed_on", _("Choose a problem source for this filter."))
         return cleaned
+
+    NOT_FILTERS = ("sort", "per_page")
+
+    def narrows(self, *, besides_status: bool = False) -> bool:
+        """Whether a valid filter narrows the list (optionally not counting the status)."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        ignored = (*self.NOT_FILTERS, "status") if besides_status else self.NOT_FILTERS
+        return any(data.get(name) not in (None, "", []) for name in self.fields if name not in ignored)
 
     def more_filters_used(self) -> bool:
         return any(self.data.get(name) for name in self.MORE_FILTERS if name in self.fields)

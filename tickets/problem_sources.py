@@ -141,15 +141,26 @@ def picker_level(node: ProblemSource | None) -> PickerLevel:
 
 
 def reachable_in_picker(node: ProblemSource) -> bool:
-    """True when the node and all its ancestors are active, as the picker would show it."""
-    return node.is_active and not node.get_ancestors().filter(is_active=False).exists()
+    """True when the node and all its ancestors are active, as the picker would show it.
+
+    Reads ``has_inactive_ancestor`` when the node was loaded with it (``with_inactive_ancestor()``).
+    """
+    if not node.is_active:
+        return False
+    retired_above = getattr(node, "has_inactive_ancestor", None)
+    if retired_above is None:
+        retired_above = node.get_ancestors().filter(is_active=False).exists()
+    return not retired_above
 
 
 def pickable_error(node: ProblemSource) -> str | None:
-    """Why a ticket cannot be filed on ``node``, or None when it can."""
+    """Why a ticket cannot be filed on ``node``, or None when it can. Without queries for a node
+    loaded with ``with_active_children().with_inactive_ancestor()``, as the ticket form does."""
     if not reachable_in_picker(node):
         return _("This problem source is no longer offered. Please choose another one.")
-    has_active_children = ProblemSource.objects.filter(parent=node, is_active=True).exists()
+    has_active_children = getattr(node, "has_active_children", None)
+    if has_active_children is None:
+        has_active_children = ProblemSource.objects.filter(parent=node, is_active=True).exists()
     if not is_pickable(node, has_active_children=has_active_children):
         return _("Please choose a more specific problem source.")
     return None

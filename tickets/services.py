@@ -9,6 +9,8 @@ from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from teams_app.notifications import notify
@@ -60,12 +62,14 @@ def _save_change(ticket: Ticket, events: list[TicketEvent], now) -> None:
     ticket.updated_at = now
     ticket.save()
     TicketEvent.objects.bulk_create(events)
-    notify(events)
+    notify(events, ticket=ticket)
 
 
 def _lock(ticket: Ticket) -> Ticket:
-    """Re-read the ticket under a row lock so concurrent changes record correct from→to values."""
-    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+    """Re-read the ticket under a row lock so concurrent changes record correct from→to values.
+
+    With its requester and assignee (not locked), whom the notifications address."""
+    return Ticket.objects.select_for_update(of=("self",)).select_related("requester", "assignee").get(pk=ticket.pk)
 
 
 @transaction.atomic
@@ -91,7 +95,7 @@ def ticket_create(
     events = [_event(ticket, requester, Kind.CREATED, new=problem_source.pk, at=now)]
     events += _attach(ticket, requester, files, at=now)
     TicketEvent.objects.bulk_create(events)
-    notify(events)
+    notify(events, ticket=ticket)
     return ticket
 
 
@@ -99,19 +103,20 @@ def ticket_create(
 def ticket_comment(*, ticket: Ticket, author, body: str, is_internal: bool = False, files: Iterable[CheckedFile] = ()):
     if is_internal and not author.is_agent:
         raise PermissionDenied("Only IT staff write internal notes.")
-    ticket = _lock(ticket)
+    ticket = _lock(ticket)  # the current assignee and requester hear of it
     now = timezone.now()
     comment = Comment.objects.create(ticket=ticket, author=author, body=body, is_internal=is_internal, created_at=now)
     kind = Kind.INTERNAL_NOTE if is_internal else Kind.COMMENT
     events = [_event(ticket, author, kind, comment=comment, is_internal=is_internal, at=now)]
     events += _attach(ticket, author, files, comment=comment, is_internal=is_internal, at=now)
     TicketEvent.objects.bulk_create(events)
-    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    changes = {"updated_at": now}
     if not is_internal and author.is_agent and author.pk != ticket.requester_id:
-        # Only the first agent reply counts; the condition keeps the earliest even if a concurrent
-        # reply got here first (the row lock above makes that unlikely, the UPDATE makes it certain).
-        Ticket.objects.filter(pk=ticket.pk, first_response_at__isnull=True).update(first_response_at=now)
-    notify(events)
+        # Only the first agent reply counts: COALESCE keeps a stored one, read in the UPDATE itself,
+        # so the earliest wins even if a concurrent reply got here first.
+        changes["first_response_at"] = Coalesce("first_response_at", Value(now))
+    Ticket.objects.filter(pk=ticket.pk).update(**changes)
+    notify(events, ticket=ticket)
     return comment
 
 

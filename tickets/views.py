@@ -22,7 +22,7 @@ from tickets.forms import (
     TicketFilterForm,
     TicketUpdateForm,
 )
-from tickets.models import Attachment, ProblemSource, Ticket, TicketEvent
+from tickets.models import Attachment, ProblemSource, Ticket, TicketEvent, TicketStatusCount
 from tickets.timeline import label_events
 from tickets.widgets import ProblemSourceSearchInput
 
@@ -148,18 +148,20 @@ class DeferredJoinPaginator(Paginator):
         return self._get_page(self.load(self.object_list.values("pk")[bottom:top]), number, self)
 
 
+def _status_counts(user, form: TicketFilterForm) -> dict[str, int]:
+    """Tickets per status with every filter but the status itself, for the status tabs."""
+    if user.is_agent and not form.narrows(besides_status=True):
+        return TicketStatusCount.counts()  # all tickets: kept by triggers, not counted per request
+    tickets = form.filter(Ticket.objects.visible_to(user), with_status=False)
+    return dict(tickets.order_by().values_list("status").annotate(n=Count("pk")))
+
+
 @login_required
 @require_GET
 def ticket_list(request):
     form, tickets = filtered_tickets(request)
 
-    # Counts per status with every filter but the status itself, for the status tabs.
-    counts = dict(
-        form.filter(Ticket.objects.visible_to(request.user), with_status=False)
-        .order_by()
-        .values_list("status")
-        .annotate(n=Count("pk"))
-    )
+    counts = _status_counts(request.user, form)
 
     statuses = set(form.cleaned_data.get("status") or Ticket.Status.values) if form.is_bound else Ticket.Status.values
     if "open" in statuses:
@@ -258,9 +260,10 @@ def _detail_context(request, ticket: Ticket, **forms) -> dict:
         if event.comment_id:
             event.files = by_comment.get(event.comment_id, [])
         timeline.append(event)
+    path = list(ticket.problem_source.get_ancestors(include_self=True))
     context = {
         "ticket": ticket,
-        "path": list(ticket.problem_source.get_ancestors(include_self=True)),
+        "path": path,
         "timeline": timeline,
         "attachments": attachments,
         "comment_form": forms.get("comment_form") or CommentForm(user=user),
@@ -269,7 +272,7 @@ def _detail_context(request, ticket: Ticket, **forms) -> dict:
         "can_reopen": ticket.can_be_reopened_by(user),
     }
     if user.is_agent:
-        context["update_form"] = forms.get("update_form") or TicketUpdateForm(ticket=ticket)
+        context["update_form"] = forms.get("update_form") or TicketUpdateForm(ticket=ticket, source_path=path)
         chosen = request.GET.get("problem_source", "")
         if "update_form" not in forms and chosen.isdecimal():  # sent back by the tree browser (no JS)
             context["update_form"].initial["problem_source"] = int(chosen)
