@@ -1,11 +1,36 @@
 from django import template
 from django.utils.formats import number_format
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from tickets.markdown import render_markdown
 from tickets.models import SavedTicketFilter
 
 register = template.Library()
+
+
+PRIORITY_ICONS = {3: "bi-arrow-up", 1: "bi-arrow-down"}
+
+
+@register.filter
+def status_badge(ticket) -> str:
+    """The ticket's status as a coloured badge (CSS: status-<value>). A filter rather than an
+    include: lists show one per row."""
+    return format_html(
+        '<span class="badge status-badge status-{}">{}</span>', ticket.status, ticket.get_status_display()
+    )
+
+
+@register.filter
+def priority_badge(ticket) -> str:
+    """The ticket's priority as a badge with an arrow: up for high, down for low."""
+    return format_html(
+        '<span class="badge priority-badge priority-{}" title="{}"><i class="bi {}" aria-hidden="true"></i> {}</span>',
+        ticket.priority,
+        _("Priority"),
+        PRIORITY_ICONS.get(ticket.priority, "bi-dash"),
+        ticket.get_priority_display(),
+    )
 
 
 @register.filter

@@ -307,3 +307,19 @@ def test_the_reused_converter_carries_nothing_from_one_text_to_the_next():
     assert "example.com" not in second
     assert "secret code" not in second
     assert "[the docs][manual]" in second
+
+
+def test_short_texts_are_remembered_and_long_ones_converted_each_time():
+    from tickets import markdown
+
+    markdown._render_remembered.cache_clear()
+    short = "**remember** me"
+    long = "word " * (markdown.MEMO_MAX_CHARS // 5 + 1)
+
+    assert render_markdown(short) == render_markdown(short) == "<p><strong>remember</strong> me</p>"
+    render_markdown(long)
+    render_markdown(long)
+
+    info = markdown._render_remembered.cache_info()
+    assert (info.hits, info.misses, info.currsize) == (1, 1, 1)
+    assert info.maxsize == markdown.MEMO_SIZE
