@@ -2,7 +2,7 @@
 
 from django import forms
 from django.forms.renderers import TemplatesSetting
-from django.utils.html import format_html
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 _WIDGET_CLASSES = {
@@ -14,14 +14,15 @@ _WIDGET_CLASSES = {
 }
 
 
-def _attrs(attrs: dict) -> SafeString:
-    """Django's widgets/attrs.html: False leaves an attribute out, True writes its name alone."""
-    html = "".join(
-        format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value)
+def _attrs(attrs: dict) -> str:
+    """Django's widgets/attrs.html, escaped: False leaves an attribute out, True writes its name alone."""
+    return "".join(
+        f" {conditional_escape(name)}"
+        if value is True
+        else f' {conditional_escape(name)}="{conditional_escape(value)}"'
         for name, value in attrs.items()
         if value is not False
     )
-    return mark_safe(html)  # noqa: S308 - joined from format_html results
 
 
 def render_select(widget: dict) -> SafeString:
@@ -30,23 +31,18 @@ def render_select(widget: dict) -> SafeString:
     Rendering a template per <option> made a list of a hundred agents cost milliseconds per page;
     ``core.tests.test_forms`` compares the output with Django's own templates.
     """
-    parts = [format_html('<select name="{}"', widget["name"]), _attrs(widget["attrs"]), ">"]
+    # conditional_escape and f-strings rather than format_html: a hundred options add up.
+    parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
     for group_name, group_choices, _index in widget["optgroups"]:
         if group_name:
-            parts.append(format_html('\n  <optgroup label="{}">', group_name))
+            parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
         for option in group_choices:
-            parts.append(
-                format_html(
-                    '\n  <option value="{}"{}>{}</option>\n',
-                    str(option["value"]),
-                    _attrs(option["attrs"]),
-                    option["label"],
-                )
-            )
+            value, label = conditional_escape(str(option["value"])), conditional_escape(option["label"])
+            parts.append(f'\n  <option value="{value}"{_attrs(option["attrs"])}>{label}</option>\n')
         if group_name:
             parts.append("\n  </optgroup>")
     parts.append("\n</select>")
-    return mark_safe("".join(parts))  # noqa: S308 - every value above went through format_html
+    return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
 
 
 class BootstrapFormRenderer(TemplatesSetting):

@@ -168,7 +168,7 @@ def ticket_list(request):
         statuses = (statuses - {"open"}) | set(Ticket.Status.open_values())
 
     def load(ids):
-        rows = Ticket.objects.filter(pk__in=ids).with_status_rank()
+        rows = Ticket.objects.filter(pk__in=ids).defer("description").with_status_rank()  # not shown
         return rows.select_related("requester", "assignee", "problem_source").order_by(*form.ordering())
 
     paginator = DeferredJoinPaginator(

@@ -4,7 +4,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from tickets.markdown import render_markdown
-from tickets.models import SavedTicketFilter
+from tickets.models import SavedTicketFilter, Ticket
 
 register = template.Library()
 
@@ -17,7 +17,7 @@ def status_badge(ticket) -> str:
     """The ticket's status as a coloured badge (CSS: status-<value>). A filter rather than an
     include: lists show one per row."""
     return format_html(
-        '<span class="badge status-badge status-{}">{}</span>', ticket.status, ticket.get_status_display()
+        '<span class="badge status-badge status-{}">{}</span>', ticket.status, label(Ticket.Status, ticket.status)
     )
 
 
@@ -29,8 +29,16 @@ def priority_badge(ticket) -> str:
         ticket.priority,
         _("Priority"),
         PRIORITY_ICONS.get(ticket.priority, "bi-dash"),
-        ticket.get_priority_display(),
+        label(Ticket.Priority, ticket.priority),
     )
+
+
+def label(choices, value) -> str:
+    """A choice's label by enum lookup (get_FOO_display() hashes every lazy label on each call)."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
 
 
 @register.filter
