@@ -176,6 +176,76 @@ def test_german_labels_for_status_priority_and_nobody(ticket):
         ) == [("Neu", "In Bearbeitung"), ("Normal", "Hoch"), ("niemand", "niemand")]
 
 
+# --- Sentences and icons ---------------------------------------------------------------------------
+
+
+def sentences(*events: TicketEvent) -> list[str]:
+    return [str(e.sentence) for e in label_events(list(events))]
+
+
+def test_each_kind_of_event_has_its_sentence_and_icon(ticket, agent, tree):
+    events = [
+        event(ticket, Kind.CREATED, "", tree["paper_jam"].pk),
+        event(ticket, Kind.STATUS, "new", "in_progress"),
+        event(ticket, Kind.ASSIGNMENT, "", agent.pk),
+        event(ticket, Kind.ASSIGNMENT, agent.pk, ""),
+        event(ticket, Kind.PRIORITY, "2", "3"),
+        event(ticket, Kind.PROBLEM_SOURCE, tree["paper_jam"].pk, tree["toner"].pk),
+        event(ticket, Kind.DUE_DATE, "", "2030-01-31"),
+        event(ticket, Kind.DUE_DATE, "2030-01-31", ""),
+        event(ticket, Kind.COMMENT),
+        event(ticket, Kind.INTERNAL_NOTE),
+        event(ticket, Kind.ATTACHMENT, "", "log.txt"),
+    ]
+    for item in events:
+        item.actor = agent
+
+    assert sentences(*events) == [
+        "<strong>Anna Tester</strong> filed the ticket under <em>Paper jam</em>",
+        "<strong>Anna Tester</strong> changed the status from New to <strong>In progress</strong>",
+        "<strong>Anna Tester</strong> made <strong>Anna Tester</strong> responsible",
+        "<strong>Anna Tester</strong> removed Anna Tester as responsible",
+        "<strong>Anna Tester</strong> changed the priority from Normal to <strong>High</strong>",
+        "<strong>Anna Tester</strong> moved the ticket from <em>Paper jam</em> to <em>Toner empty</em>",
+        "<strong>Anna Tester</strong> set the due date to <strong>01/31/2030</strong>",
+        "<strong>Anna Tester</strong> removed the due date",
+        "<strong>Anna Tester</strong> replied",
+        "<strong>Anna Tester</strong> wrote an internal note",
+        "<strong>Anna Tester</strong> attached <em>log.txt</em>",
+    ]
+    assert [e.icon.split()[0] for e in events] == [
+        "bi-flag", "bi-arrow-repeat", "bi-person-check", "bi-person-check", "bi-exclamation-diamond",
+        "bi-diagram-3", "bi-calendar-event", "bi-calendar-event", "bi-chat-left-text", "bi-lock-fill",
+        "bi-paperclip",
+    ]  # fmt: skip
+
+
+def test_sentences_escape_what_people_typed_and_name_the_system(ticket, agent):
+    agent.first_name = "<img src=x onerror=alert(1)>"
+    attachment = event(ticket, Kind.ATTACHMENT, "", '"><script>alert(2)</script>.png')
+    attachment.actor = agent
+    resolved_by_the_system = event(ticket, Kind.STATUS, "waiting", "resolved")
+
+    html = " ".join(sentences(attachment, resolved_by_the_system))
+
+    assert "<img" not in html and "<script>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;.png" in html
+    assert "<strong>The system</strong> changed the status from Waiting for requester" in html
+
+
+def test_german_sentences(ticket, agent):
+    if not german_catalog_loaded():
+        pytest.skip("German catalog not compiled (locale/de/LC_MESSAGES/django.mo)")
+    reply = event(ticket, Kind.COMMENT)
+    reply.actor = agent
+    with translation.override("de"):
+        assert sentences(reply, event(ticket, Kind.STATUS, "new", "closed")) == [
+            "<strong>Anna Tester</strong> hat geantwortet",
+            "<strong>Das System</strong> hat den Status von Neu auf <strong>Geschlossen</strong> geändert",
+        ]
+
+
 # --- Query count --------------------------------------------------------------------------------
 
 
