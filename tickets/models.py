@@ -125,7 +125,11 @@ class TicketQuerySet(models.QuerySet):
         return self.filter(node.subtree_filter("problem_source__"))
 
     def search(self, text: str, *, user):
-        """Full-text search on PostgreSQL, substring match elsewhere; internal notes for agents only."""
+        """Full-text search on PostgreSQL, substring match elsewhere; internal notes for agents only.
+
+        For IT staff, PostgreSQL searches ``tickets_ticket.search_document``: a column that triggers
+        keep (migration 0007) and that is deliberately no model field.
+        """
         from tickets.search import search_tickets
 
         return search_tickets(self, text, include_internal=getattr(user, "is_agent", False))
