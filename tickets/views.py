@@ -148,12 +148,23 @@ class DeferredJoinPaginator(Paginator):
         return self._get_page(self.load(self.object_list.values("pk")[bottom:top]), number, self)
 
 
-def _status_counts(user, form: TicketFilterForm) -> dict[str, int]:
-    """Tickets per status with every filter but the status itself, for the status tabs."""
+SEARCH_COUNT_LIMIT = 1000
+"""A search counts its matches up to this many: common words match tens of thousands of tickets,
+and counting them all cost more than the rest of the page. Beyond it the list says "more than"."""
+
+
+def _status_counts(user, form: TicketFilterForm) -> dict[str, int] | None:
+    """Tickets per status with every filter but the status itself, for the status tabs; None when a
+    search matches more than SEARCH_COUNT_LIMIT tickets."""
     if user.is_agent and not form.narrows(besides_status=True):
         return TicketStatusCount.counts()  # all tickets: kept by triggers, not counted per request
-    tickets = form.filter(Ticket.objects.visible_to(user), with_status=False)
-    return dict(tickets.order_by().values_list("status").annotate(n=Count("pk")))
+    tickets = form.filter(Ticket.objects.visible_to(user), with_status=False).order_by()
+    searched = form.is_bound and form.cleaned_data.get("q")
+    if searched:
+        first = tickets.values("pk")[: SEARCH_COUNT_LIMIT + 1]
+        tickets = Ticket.objects.filter(pk__in=first).order_by()
+    counts = dict(tickets.values_list("status").annotate(n=Count("pk")))
+    return None if searched and sum(counts.values()) > SEARCH_COUNT_LIMIT else counts
 
 
 @login_required
@@ -162,17 +173,25 @@ def ticket_list(request):
     form, tickets = filtered_tickets(request)
 
     counts = _status_counts(request.user, form)
-
-    statuses = set(form.cleaned_data.get("status") or Ticket.Status.values) if form.is_bound else Ticket.Status.values
-    if "open" in statuses:
-        statuses = (statuses - {"open"}) | set(Ticket.Status.open_values())
+    if counts is None and not form.cleaned_data.get("status"):  # (None only for a bound form)
+        total = SEARCH_COUNT_LIMIT + 1  # a search with too many matches, whatever their status
+    elif counts is None:  # the same, narrowed by status: count those, bounded
+        total = tickets.order_by().values("pk")[: SEARCH_COUNT_LIMIT + 1].count()
+    else:
+        statuses = (
+            set(form.cleaned_data.get("status") or Ticket.Status.values) if form.is_bound else Ticket.Status.values
+        )
+        if "open" in statuses:
+            statuses = (statuses - {"open"}) | set(Ticket.Status.open_values())
+        total = sum(counts.get(status, 0) for status in statuses)
+    total_capped = total > SEARCH_COUNT_LIMIT
 
     def load(ids):
         rows = Ticket.objects.filter(pk__in=ids).defer("description").with_status_rank()  # not shown
         return rows.select_related("requester", "assignee", "problem_source").order_by(*form.ordering())
 
     paginator = DeferredJoinPaginator(
-        tickets, form.page_size(), load=load, count=sum(counts.get(status, 0) for status in statuses)
+        tickets, form.page_size(), load=load, count=SEARCH_COUNT_LIMIT if total_capped else total
     )
     requested = request.GET.get("page") or "1"
     try:
@@ -190,8 +209,11 @@ def ticket_list(request):
     context = {
         "form": form,
         "page": page,
-        "status_counts": [(value, label, counts.get(value, 0)) for value, label in Ticket.Status.choices],
-        "open_count": sum(counts.get(value, 0) for value in Ticket.Status.open_values()),
+        # None for each count when a search matched too many tickets to count them.
+        "status_counts": [(value, label, counts and counts.get(value, 0)) for value, label in Ticket.Status.choices],
+        "open_count": counts and sum(counts.get(value, 0) for value in Ticket.Status.open_values()),
+        "total_capped": total_capped,
+        "count_limit": SEARCH_COUNT_LIMIT,
         "query": query.urlencode(),
         "status_query": status_query.urlencode(),
         "selected_statuses": form.cleaned_data.get("status", []) if form.is_bound else [],

@@ -129,3 +129,61 @@ def test_filtered_lists_and_employees_count_their_own_tickets(client, agent, emp
     assert narrowed[Status.CLOSED] == 2
     assert narrowed[Status.WAITING] == 1
     assert narrowed[Status.NEW] == 0
+
+
+# --- Searches count their matches up to a limit ----------------------------------------------------
+
+
+@pytest.fixture
+def small_count_limit(monkeypatch):
+    from tickets import views
+
+    monkeypatch.setattr(views, "SEARCH_COUNT_LIMIT", 5)
+
+
+def printer_tickets(employee, tree, statuses):
+    Ticket.objects.bulk_create(
+        Ticket(requester=employee, problem_source=tree["software"], title=f"Printer {n}", description="d", status=s)
+        for n, s in enumerate(statuses)
+    )
+
+
+def test_a_search_with_more_matches_than_the_limit_says_more_than(client, small_count_limit, agent, employee, tree):
+    printer_tickets(employee, tree, [Status.CLOSED] * 6 + [Status.NEW])
+    client.force_login(agent)
+
+    response = client.get(reverse("tickets:list"), {"q": "printer", "per_page": "25"})
+
+    assert set(status_tabs(response).values()) == {None}
+    assert response.context["open_count"] is None
+    assert "More than 5 tickets match" in response.content.decode()
+    assert response.context["page"].paginator.count == 5
+    assert [t.title for t in response.context["page"].object_list] == [f"Printer {n}" for n in range(6, 1, -1)]
+
+
+def test_a_search_narrowed_by_status_counts_that_status_exactly(client, small_count_limit, agent, employee, tree):
+    printer_tickets(employee, tree, [Status.CLOSED] * 6 + [Status.NEW, Status.WAITING])
+    client.force_login(agent)
+
+    response = client.get(reverse("tickets:list"), {"q": "printer", "status": "open"})
+
+    assert response.context["page"].paginator.count == 2
+    assert "2 tickets" in response.content.decode()
+    assert not response.context["total_capped"]
+
+
+def test_a_search_within_the_limit_counts_each_status(client, small_count_limit, agent, employee, tree):
+    printer_tickets(employee, tree, [Status.CLOSED, Status.CLOSED, Status.NEW])
+    bulk(employee, tree, [Status.CLOSED] * 4)  # titles without the word
+    client.force_login(agent)
+
+    response = client.get(reverse("tickets:list"), {"q": "printer"})
+
+    assert status_tabs(response) == {
+        Status.NEW: 1,
+        Status.IN_PROGRESS: 0,
+        Status.WAITING: 0,
+        Status.RESOLVED: 0,
+        Status.CLOSED: 2,
+    }
+    assert response.context["page"].paginator.count == 3
