@@ -2,8 +2,10 @@
 
 Every figure is computed by the database: conditional aggregates over the ticket table, a subtree
 selected by the MPTT range (``tree_id``/``lft``/``rght``), the children of the chosen node as one
-``GROUP BY`` over a ``CASE`` of their ranges. No ticket is loaded into Python, with one documented
-exception: percentiles on SQLite (development only), see :func:`_percentiles_in_python`.
+``GROUP BY`` over a ``CASE`` of their ranges (at the root: over the tree id), whose sums are the
+node's counts; the weeks and the resolution-time histogram as one more ``GROUP BY``. No ticket is
+loaded into Python, with one documented exception: percentiles on SQLite (development only), see
+:func:`_percentiles_in_python`. ``manage.py benchmark_analysis`` times the page.
 
 Definitions, shared with the ticket list's filters (``TicketFilterForm``) so that every figure
 links to exactly the tickets it counts:
@@ -20,7 +22,10 @@ links to exactly the tickets it counts:
   period that have one (the others are counted as "without response");
 - *resolution time*: ``resolved_at`` (or ``closed_at``) − ``created_at``, over the tickets
   finished in the period;
-- *reopened*: the ticket has a status event from resolved or closed to an open status;
+- *reopened*: the ticket has a status event from resolved or closed to an open status. The
+  services count these events in ``Ticket.reopened_count`` when they write them
+  (``services._set_status``); migration 0008 counted them for older tickets, and
+  :func:`reopens_from_events` counts them again for checking;
 - *filed on a general topic*: the ticket's problem source has children now (a "not sure" or
   selectable inner node), a hint that the tree needs a new child.
 
@@ -44,7 +49,8 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
-    Exists,
+    DateTimeField,
+    Expression,
     ExpressionWrapper,
     F,
     FloatField,
@@ -58,7 +64,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import IsNull, LessThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -86,10 +93,13 @@ class Seconds(Func):
         raise NotSupportedError("Seconds() is implemented for PostgreSQL and SQLite only.")
 
     def as_postgresql(self, compiler, connection, **extra_context):
+        # date_part() computes in double precision. EXTRACT(EPOCH FROM …) returns numeric since
+        # PostgreSQL 14, which cost 90 ms at 100,000 tickets in a query that computed 18 durations
+        # per ticket. The same seconds, to the microsecond.
         return super().as_sql(
             compiler,
             connection,
-            template="EXTRACT(EPOCH FROM (%(expressions)s))::double precision",
+            template="DATE_PART('epoch', %(expressions)s)",
             arg_joiner=" - ",
             **extra_context,
         )
@@ -121,6 +131,38 @@ class PercentileCont(Aggregate):
         super().__init__(expression, fraction=repr(fraction), **extra)
 
 
+def width_bucket(expression, bounds: list, *, on_postgresql: bool) -> Expression:
+    """Which of the intervals that ``bounds`` (ascending) divide the line into ``expression`` lies
+    in, as PostgreSQL's ``width_bucket`` numbers them: 0 below ``bounds[0]``, ``i`` from
+    ``bounds[i - 1]`` (included) to ``bounds[i]`` (excluded), ``len(bounds)`` from the last bound
+    on; NULL for NULL. One binary search per row on PostgreSQL, a CASE elsewhere."""
+    if on_postgresql:
+        return WidthBucket(expression, bounds)
+    whens = [When(LessThan(expression, Value(bound)), then=Value(number)) for number, bound in enumerate(bounds)]
+    return Case(When(IsNull(expression, True), then=Value(None)), *whens, default=Value(len(bounds)))
+
+
+class WidthBucket(Func):
+    """PostgreSQL's ``width_bucket(operand, thresholds)``; see :func:`width_bucket`."""
+
+    function = "WIDTH_BUCKET"
+    output_field = IntegerField()
+
+    def __init__(self, expression, bounds: list, **extra):
+        self.bounds = list(bounds)
+        super().__init__(expression, **extra)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        raise NotSupportedError("WidthBucket() is implemented for PostgreSQL only; use width_bucket().")
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        output = self.source_expressions[0].output_field
+        array_type = "timestamptz" if isinstance(output, DateTimeField) else "double precision"
+        values = [output.get_db_prep_value(bound, connection) for bound in self.bounds]
+        return f"WIDTH_BUCKET({sql}, %s::{array_type}[])", (*params, values)
+
+
 def finished_at():
     """When the ticket was resolved, or closed when it was closed without being resolved."""
     return Coalesce("resolved_at", "closed_at")
@@ -128,6 +170,10 @@ def finished_at():
 
 def resolution_seconds():
     return Seconds(finished_at(), F("created_at"))
+
+
+def response_seconds():
+    return Seconds(F("first_response_at"), F("created_at"))
 
 
 def agent_users() -> QuerySet:
@@ -156,15 +202,29 @@ def first_agent_response_at(agent_ids: list[int] | None = None):
 
 
 def was_reopened():
-    """The ticket went from resolved or closed back to an open status at least once."""
-    return Exists(
+    """The ticket went from resolved or closed back to an open status at least once: its stored
+    ``reopened_count``, kept with the status event by the services (migration 0008 counted the
+    events before)."""
+    return ExpressionWrapper(Q(reopened_count__gt=0), output_field=BooleanField())
+
+
+def reopens_from_events():
+    """How many status events from resolved or closed to an open status the ticket has, counted
+    from its events: what ``Ticket.reopened_count`` stores, for checking it. The figures read the
+    column."""
+    reopens = (
         TicketEvent.objects.filter(
             ticket=OuterRef("pk"),
             kind=TicketEvent.Kind.STATUS,
             old_value__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED],
             new_value__in=Ticket.Status.open_values(),
         )
+        .order_by()
+        .values("ticket")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
+    return Coalesce(Subquery(reopens), 0)
 
 
 FILED_ON_GENERAL_TOPIC = Q(problem_source__rght__gt=F("problem_source__lft") + 1)
@@ -303,39 +363,41 @@ class Analysis:
         return [row for row in self.rows if row.kind != "total"]
 
 
-def _counts(period: Period, *, scope: Q, prefix: str = "", full: bool = True) -> dict[str, Aggregate]:
+def _counts(period: Period, *, prefix: str = "") -> dict[str, Aggregate]:
+    """Counts of ``period`` for a queryset with the aliases of :func:`_analyse`."""
     start, end = period.bounds()
-    opened = scope & Q(created_at__gte=start, created_at__lt=end)
-    aggregates = {f"{prefix}opened": Count("pk", filter=opened)}
-    if full:
-        aggregates.update(
-            {
-                f"{prefix}closed": Count("pk", filter=scope & Q(finished_at__gte=start, finished_at__lt=end)),
-                f"{prefix}without_response": Count("pk", filter=opened & Q(first_response_at__isnull=True)),
-                f"{prefix}reopened": Count("pk", filter=opened & Q(was_reopened=True)),
-                f"{prefix}on_general_topic": Count("pk", filter=opened & Q(is_general_topic=True)),
-            }
-        )
-    return aggregates
-
-
-def _backlog(*, scope: Q, prefix: str = "") -> dict[str, Aggregate]:
-    open_now = scope & Q(status__in=Ticket.Status.open_values())
+    opened = Q(created_at__gte=start, created_at__lt=end)
+    # The rarer, cheaper condition first: PostgreSQL tests the conditions of a FILTER in order, and
+    # every one of these is tested for every ticket.
     return {
-        f"{prefix}backlog": Count("pk", filter=open_now),
-        f"{prefix}unassigned": Count("pk", filter=open_now & Q(assignee__isnull=True)),
+        f"{prefix}opened": Count("pk", filter=opened),
+        f"{prefix}closed": Count("pk", filter=Q(finished_at__gte=start, finished_at__lt=end)),
+        f"{prefix}without_response": Count("pk", filter=Q(first_response_at__isnull=True) & opened),
+        f"{prefix}reopened": Count("pk", filter=Q(was_reopened=True) & opened),
+        f"{prefix}on_general_topic": Count("pk", filter=Q(is_general_topic=True) & opened),
     }
 
 
-def _percentile_aggregates(period: Period, *, scope: Q, prefix: str = "") -> dict[str, Aggregate]:
-    """percentile_cont aggregates (PostgreSQL) for the response and resolution times of ``period``."""
+def _backlog() -> dict[str, Aggregate]:
+    open_now = Q(status__in=Ticket.Status.open_values())
+    return {
+        "backlog": Count("pk", filter=open_now),
+        "unassigned": Count("pk", filter=Q(assignee__isnull=True) & open_now),
+    }
+
+
+def _percentile_aggregates(period: Period, *, prefix: str = "") -> dict[str, Aggregate]:
+    """percentile_cont aggregates (PostgreSQL) for the response and resolution times of ``period``.
+
+    The median and the 90th percentile of a figure share one sort: PostgreSQL computes ordered-set
+    aggregates with the same argument and filter from the same sorted input."""
     start, end = period.bounds()
-    opened = scope & Q(created_at__gte=start, created_at__lt=end)
-    finished = scope & Q(finished_at__gte=start, finished_at__lt=end)
+    opened = Q(created_at__gte=start, created_at__lt=end)
+    finished = Q(finished_at__gte=start, finished_at__lt=end)
     aggregates = {}
     for fraction, name in zip(PERCENTILES, ("median", "p90"), strict=True):
-        aggregates[f"{prefix}response_{name}"] = PercentileCont(fraction, F("response_seconds"), filter=opened)
-        aggregates[f"{prefix}resolution_{name}"] = PercentileCont(fraction, F("resolution_seconds"), filter=finished)
+        aggregates[f"{prefix}response_{name}"] = PercentileCont(fraction, response_seconds(), filter=opened)
+        aggregates[f"{prefix}resolution_{name}"] = PercentileCont(fraction, resolution_seconds(), filter=finished)
     return aggregates
 
 
@@ -349,35 +411,39 @@ def percentile_cont(ordered: list[float], fraction: float) -> float | None:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
 
 
-def _percentiles_in_python(tickets: QuerySet, periods: dict[str, Period]) -> dict[tuple[str, object], dict]:
+def _percentiles_in_python(
+    tickets: QuerySet, *, bucket: Expression, periods: dict[str, Period]
+) -> dict[tuple[str, object], dict]:
     """SQLite has no percentile aggregate. For development databases only, fetch the durations of
-    the tickets in question (two columns, one row per ticket opened or finished in the periods) and
-    compute the same interpolation as PostgreSQL's percentile_cont. PostgreSQL never comes here.
+    the tickets in question (one row per ticket opened or finished in the periods) and compute the
+    same interpolation as PostgreSQL's percentile_cont. PostgreSQL never comes here.
 
     Returns {(period name, bucket): {"response_median": …, …}}; bucket None is the whole node.
     """
     durations: dict[tuple[str, object, str], list[float]] = defaultdict(list)
     earliest = min(period.bounds()[0] for period in periods.values())
+    rows = tickets.annotate(
+        ticket_bucket=bucket,
+        finished=F("finished_at"),
+        response=response_seconds(),
+        resolution=resolution_seconds(),
+    )
     queries = {
-        "response": (
-            "created_at",
-            "response_seconds",
-            tickets.filter(created_at__gte=earliest, response_seconds__isnull=False),
-        ),
-        "resolution": ("finished_at", "resolution_seconds", tickets.filter(finished_at__gte=earliest)),
+        "response": ("created_at", rows.filter(created_at__gte=earliest, response__isnull=False)),
+        "resolution": ("finished", rows.filter(finished_at__gte=earliest)),
     }
-    for figure, (moment, duration, rows) in queries.items():
-        for bucket, at, seconds in rows.values_list("bucket", moment, duration):
+    for figure, (moment, figure_rows) in queries.items():
+        for key, at, seconds in figure_rows.values_list("ticket_bucket", moment, figure):
             for name, period in periods.items():
                 start, end = period.bounds()
                 if start <= at < end:
-                    durations[(name, bucket, figure)].append(seconds)
+                    durations[(name, key, figure)].append(seconds)
                     durations[(name, None, figure)].append(seconds)
     result: dict[tuple[str, object], dict] = defaultdict(dict)
-    for (name, bucket, figure), values in durations.items():
+    for (name, key, figure), values in durations.items():
         values.sort()
         for fraction, label in zip(PERCENTILES, ("median", "p90"), strict=True):
-            result[(name, bucket)][f"{figure}_{label}"] = percentile_cont(values, fraction)
+            result[(name, key)][f"{figure}_{label}"] = percentile_cont(values, fraction)
     return result
 
 
@@ -386,19 +452,25 @@ def _figures(values: dict, *, prefix: str = "") -> Figures:
     return Figures(**{name: values[prefix + name] for name in names if prefix + name in values})
 
 
+WORK_MEM = "32MB"
+"""Sort memory for the analysis queries: the GROUP BY sorts up to all tickets by child, which spilled
+to disk with PostgreSQL's default of 4 MB."""
+
+
 @contextmanager
-def _without_jit(using: str) -> Iterator[None]:
-    """PostgreSQL's JIT compiler reads the correlated subqueries' large cost estimates as a reason to
-    compile the aggregates, which took 1–2 s at 100,000 tickets for a query that runs in 0.15 s
-    (see ``manage.py benchmark_analysis``). Off for these queries only: SET LOCAL ends with the
-    transaction."""
+def _query_settings(using: str) -> Iterator[None]:
+    """PostgreSQL settings for these queries only (SET LOCAL ends with the transaction).
+
+    JIT off: its compiler read the large cost estimates of the aggregates as a reason to compile
+    them, which took 1–2 s at 100,000 tickets for a query that runs in 0.15 s (see
+    ``manage.py benchmark_analysis``). More ``work_mem``: see :data:`WORK_MEM`."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         yield
         return
     with transaction.atomic(using=using):
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true)", [WORK_MEM])
         yield
 
 
@@ -406,59 +478,27 @@ def analyse(*, tickets: QuerySet, node: ProblemSource | None, period: Period) ->
     """All figures for ``node`` (None: every problem source) and its children in ``period``.
 
     ``tickets`` is the caller's visible queryset (``Ticket.objects.visible_to(user)``). A fixed
-    number of queries, whatever the number of tickets: the node and its children (2), the node's
-    figures for both periods (1), one GROUP BY for the children (1), the weeks (2), and on SQLite two
-    more for the percentiles (on PostgreSQL, one to switch JIT compilation off).
+    number of queries, whatever the number of tickets: the node's path and its children (2; 1 at
+    the root), the counts per child (1), the weeks and the histogram (1); on PostgreSQL one for the
+    settings of these queries and one for the node's percentiles, on SQLite two for all percentiles.
     """
-    with _without_jit(tickets.db):
+    with _query_settings(tickets.db):
         return _analyse(tickets=tickets, node=node, period=period)
 
 
-def _bucket(children: list[ProblemSource], default: int) -> Case:
-    """Which child's subtree a ticket's problem source lies in (by MPTT range), else ``default``."""
-    return Case(
-        *[
-            When(
-                problem_source__tree_id=child.tree_id,
-                problem_source__lft__gte=child.lft,
-                problem_source__lft__lte=child.rght,
-                then=Value(child.pk),
-            )
-            for child in children
-        ],
-        default=Value(default),
-        output_field=IntegerField(),
-    )
-
-
-def _per_ticket(tickets: QuerySet, *, bucket: Case) -> QuerySet:
-    """Every ticket with everything the figures need, as annotations for aggregate() to read."""
-    return tickets.annotate(
-        bucket=bucket,
-        finished_at=finished_at(),
-        response_seconds=Seconds(F("first_response_at"), F("created_at")),
-        resolution_seconds=resolution_seconds(),
-        was_reopened=was_reopened(),
-        is_general_topic=ExpressionWrapper(FILED_ON_GENERAL_TOPIC, output_field=BooleanField()),
-    )
-
-
-def _per_bucket(tickets: QuerySet, *, bucket: Case, aggregates: dict) -> dict[int, dict]:
-    """The figures per child subtree as one GROUP BY."""
-    rows = (
-        tickets.annotate(
-            bucket=bucket,
-            finished_at=finished_at(),
-            response_seconds=Seconds(F("first_response_at"), F("created_at")),
-            resolution_seconds=resolution_seconds(),
-            is_general_topic=ExpressionWrapper(FILED_ON_GENERAL_TOPIC, output_field=BooleanField()),
-        )
-        .alias(was_reopened=was_reopened())
-        .values("bucket")
-        .annotate(**aggregates)
-        .order_by()
-    )
-    return {row["bucket"]: row for row in rows}
+def _bucket(children: list[ProblemSource], node: ProblemSource | None) -> tuple[Expression, dict[int, int]]:
+    """Which child's subtree a ticket's problem source lies in, as an expression, and the value it
+    takes for each child (by child pk). Tickets on ``node`` itself get ``node.pk``."""
+    if node is None:
+        # The children of the root are the top-level sources, each the root of its own MPTT tree.
+        return F("problem_source__tree_id"), {child.pk: child.tree_id for child in children}
+    # The tickets are in node's tree already (TicketQuerySet.in_subtree): the lft ranges decide.
+    whens = [
+        When(problem_source__lft__gte=child.lft, problem_source__lft__lte=child.rght, then=Value(child.pk))
+        for child in children
+    ]
+    expression = Case(*whens, default=Value(node.pk), output_field=IntegerField()) if whens else Value(node.pk)
+    return expression, {child.pk: child.pk for child in children}
 
 
 def _analyse(*, tickets: QuerySet, node: ProblemSource | None, period: Period) -> Analysis:
@@ -472,45 +512,39 @@ def _analyse(*, tickets: QuerySet, node: ProblemSource | None, period: Period) -
     previous = period.previous()
     start, end = period.bounds()
     previous_start = previous.bounds()[0]
-    # Only the tickets any figure can count: open now, or opened or finished since the previous
-    # period began. Each alternative has its own index.
-    tickets = tickets.order_by().filter(
-        Q(status__in=Ticket.Status.open_values())
-        | Q(created_at__gte=previous_start)
-        | Q(resolved_at__gte=previous_start)
-        | Q(closed_at__gte=previous_start)
-    )
     on_postgresql = connections[tickets.db].vendor == "postgresql"
-    direct_bucket = node.pk if node else 0
-    bucket = _bucket(children, direct_bucket)
-    per_ticket = _per_ticket(tickets, bucket=bucket)
+    bucket, bucket_of = _bucket(children, node)
+    tickets = tickets.order_by().alias(
+        finished_at=finished_at(),
+        resolution_seconds=resolution_seconds(),
+    )
+    # The tickets opened or finished in either period (an index range each) ...
+    in_either_period = Q(created_at__gte=previous_start, created_at__lt=end) | Q(
+        finished_at__gte=previous_start, finished_at__lt=end
+    )
+    # ... and those open now: all that any figure counts.
+    counted = tickets.filter(in_either_period | Q(status__in=Ticket.Status.open_values())).alias(
+        was_reopened=was_reopened(),
+        # Here only: the alias joins the problem sources, which the other queries do not need.
+        is_general_topic=ExpressionWrapper(FILED_ON_GENERAL_TOPIC, output_field=BooleanField()),
+    )
 
-    # 1. The node's total in this and the previous period, and the resolution-time histogram.
-    everything = Q()
-    finished = Q(finished_at__gte=start, finished_at__lt=end)
-    aggregates = {
-        **_counts(period, scope=everything),
-        **_backlog(scope=everything),
-        **_counts(previous, scope=everything, prefix="previous_"),
-        **{f"bin_{b.key}": Count("pk", filter=finished & b.q()) for b in RESOLUTION_BINS},
-    }
+    # 1. The counts (and on PostgreSQL the percentiles) per child subtree and for the tickets on the
+    # node itself, as one GROUP BY. The children split the node's tickets: its counts are the sums.
+    counts = {**_counts(period), **_backlog(), **_counts(previous, prefix="previous_")}
+    aggregates = {**counts, **(_percentile_aggregates(period) if on_postgresql else {})}
+    per_bucket = counted.annotate(bucket=bucket).values("bucket").annotate(**aggregates).order_by()
+    by_bucket = {values["bucket"]: values for values in per_bucket}
+    totals = {name: sum(values[name] for values in by_bucket.values()) for name in counts}
+
+    # 2. PostgreSQL: the node's percentiles in both periods, which no sum of the children gives.
     if on_postgresql:
-        aggregates.update(_percentile_aggregates(period, scope=everything))
-        aggregates.update(_percentile_aggregates(previous, scope=everything, prefix="previous_"))
-    totals = per_ticket.aggregate(**aggregates)
-
-    # 2. The same per child subtree, and for the tickets on the node itself.
-    row_aggregates = {
-        **_counts(period, scope=everything),
-        **_backlog(scope=everything),
-        **_counts(previous, scope=everything, prefix="previous_", full=False),
-    }
-    if on_postgresql:
-        row_aggregates.update(_percentile_aggregates(period, scope=everything))
-    by_bucket = _per_bucket(tickets, bucket=bucket, aggregates=row_aggregates)
-
-    if not on_postgresql:
-        percentiles = _percentiles_in_python(per_ticket, {"current": period, "previous": previous})
+        node_percentiles = {**_percentile_aggregates(period), **_percentile_aggregates(previous, prefix="previous_")}
+        totals.update(tickets.filter(in_either_period).aggregate(**node_percentiles))
+    else:
+        percentiles = _percentiles_in_python(
+            tickets.filter(in_either_period), bucket=bucket, periods={"current": period, "previous": previous}
+        )
         totals.update(percentiles.get(("current", None), {}))
         totals.update({f"previous_{k}": v for k, v in percentiles.get(("previous", None), {}).items()})
         for key, values in by_bucket.items():
@@ -526,23 +560,39 @@ def _analyse(*, tickets: QuerySet, node: ProblemSource | None, period: Period) -
     total = figures(totals)
     rows = [Row("total", node, total, has_children=bool(children))]
     for child in children:
-        rows.append(Row("child", child, figures(by_bucket.get(child.pk)), has_children=child.rght - child.lft > 1))
-    if node is not None and children and direct_bucket in by_bucket:
-        rows.append(Row("direct", node, figures(by_bucket[direct_bucket])))
+        child_figures = figures(by_bucket.get(bucket_of[child.pk]))
+        rows.append(Row("child", child, child_figures, has_children=child.rght - child.lft > 1))
+    if node is not None and children and node.pk in by_bucket:
+        rows.append(Row("direct", node, figures(by_bucket[node.pk])))
 
-    # 3. Tickets per week, opened and finished, in weeks starting Monday in the site's time zone.
+    # 3. Tickets opened and finished per week (Monday to Sunday in the site's time zone) and the
+    # resolution-time histogram, counted together: one GROUP BY of the week a ticket was opened in,
+    # the week it was finished in, and its resolution-time bin, summed up here.
+    weeks = [Week(monday) for monday in period.weeks()]
     tz = timezone.get_current_timezone()
-    weeks = {monday: Week(monday) for monday in period.weeks()}
-    for moment, name in (("created_at", "opened"), ("finished_at", "closed")):
-        in_period = tickets.alias(finished_at=finished_at()).filter(**{f"{moment}__gte": start, f"{moment}__lt": end})
-        rows_per_week = (
-            in_period.annotate(week=TruncWeek(moment, tzinfo=tz)).values("week").annotate(n=Count("pk")).order_by()
+    week_bounds = [start, *(datetime.combine(week.monday, time.min, tzinfo=tz) for week in weeks[1:]), end]
+    # The bins are contiguous (each starts where the one before ends): bucket i is bin i.
+    bin_bounds = [resolution_bin.lower for resolution_bin in RESOLUTION_BINS[1:]]
+    histogram = [0] * len(RESOLUTION_BINS)
+    in_this_period = Q(created_at__gte=start, created_at__lt=end) | Q(finished_at__gte=start, finished_at__lt=end)
+    groups = (
+        tickets.filter(in_this_period)
+        .annotate(
+            opened_week=width_bucket(F("created_at"), week_bounds, on_postgresql=on_postgresql),
+            closed_week=width_bucket(F("finished_at"), week_bounds, on_postgresql=on_postgresql),
+            resolution_bin=width_bucket(F("resolution_seconds"), bin_bounds, on_postgresql=on_postgresql),
         )
-        for row in rows_per_week:
-            monday = timezone.localtime(row["week"], tz).date() if timezone.is_aware(row["week"]) else row["week"]
-            if isinstance(monday, datetime):
-                monday = monday.date()
-            setattr(weeks[monday], name, row["n"])
+        .values("opened_week", "closed_week", "resolution_bin")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for group in groups:
+        # Bucket i (1 … number of weeks) is the i-th week; 0 and the last bucket lie outside the period.
+        if 1 <= group["opened_week"] <= len(weeks):
+            weeks[group["opened_week"] - 1].opened += group["n"]
+        if group["closed_week"] is not None and 1 <= group["closed_week"] <= len(weeks):
+            weeks[group["closed_week"] - 1].closed += group["n"]
+            histogram[group["resolution_bin"]] += group["n"]
 
     return Analysis(
         node=node,
@@ -551,6 +601,6 @@ def _analyse(*, tickets: QuerySet, node: ProblemSource | None, period: Period) -
         total=total,
         previous=_figures(totals, prefix="previous_"),
         rows=rows,
-        weeks=list(weeks.values()),
-        histogram=[(b, totals[f"bin_{b.key}"]) for b in RESOLUTION_BINS],
+        weeks=weeks,
+        histogram=list(zip(RESOLUTION_BINS, histogram, strict=True)),
     )

@@ -5,7 +5,9 @@ services, because 100,000 tickets with a million events would otherwise take hou
 nonetheless what the services would have written: every ticket starts with its ``created`` event,
 every status, assignment, priority, problem-source and due-date change has its event with the
 correct from→to values, every comment has its event, and each ticket's history is chronological and
-ends in the ticket's current state (:func:`history_errors` checks exactly that).
+ends in the ticket's current state, and what the services keep on the ticket besides
+(``first_response_at``, ``reopened_count``) is what its comments and events say (:func:`history_errors`
+checks the events and the reopen count).
 
 Generated accounts have usernames starting with :data:`GENERATED_PREFIX`; that is how generated data
 is recognised. The generator refuses to add data to a database with tickets filed by anyone else
@@ -51,6 +53,7 @@ SEED = 20250704
 BATCH_SIZE = 5000
 TICKETS_PER_CHUNK = 2000  # tickets whose rows are built and inserted together, to bound memory
 LONG_CONVERSATION_EVERY = 1000  # one ticket in this many gets 50 comments and 40 other events
+REOPENED_SHARE = 0.05  # of the tickets that end resolved or closed: reopened once on the way
 LONG_COMMENTS, LONG_OTHER_EVENTS = 50, 40
 
 Kind = TicketEvent.Kind
@@ -234,8 +237,11 @@ class _History:
         self.at += timedelta(minutes=rng.expovariate(1 / minutes) + 1)
 
     def status(self, actor, status: str) -> None:
+        """The status change with its event, as services._set_status makes it."""
         ticket = self.ticket
         self.event(Kind.STATUS, actor, old=ticket.status, new=status)
+        if ticket.status in (Status.RESOLVED, Status.CLOSED) and status in Status.open_values():
+            ticket.reopened_count += 1
         ticket.status = status
         if status == Status.RESOLVED:
             ticket.resolved_at, ticket.closed_at = self.at, None
@@ -271,9 +277,11 @@ _PRIORITIES = ((Priority.LOW, 25), (Priority.NORMAL, 60), (Priority.HIGH, 15))
 class _Picker:
     """Everything a ticket's history is drawn from."""
 
-    def __init__(self, sizes: Sizes, agents, employees, sources, *, now: datetime):
+    def __init__(self, sizes: Sizes, agents, employees, sources, *, now: datetime, seed: int):
         self.sizes = sizes
         self.now = now
+        # A stream of its own, so that drawing the reopens changes no ticket but the reopened ones.
+        self.reopen_rng = random.Random(f"{seed}-reopen")  # noqa: S311 - made-up data, guards no secret
         self.agents = [agent.pk for agent in agents]
         self.agent_set = frozenset(self.agents)
         self.employees = [employee.pk for employee in employees] or self.agents
@@ -400,9 +408,20 @@ def _worked_ticket(history: _History, rng, pick: _Picker, requester: int, final:
     elif final != ticket.status and final in (Status.WAITING, Status.RESOLVED, Status.CLOSED):
         history.wait(rng, 240)
         history.status(agent, Status.RESOLVED if final == Status.CLOSED else final)
+        if ticket.status == Status.RESOLVED and pick.reopen_rng.random() < REOPENED_SHARE:
+            _reopen(history, pick.reopen_rng, requester, agent)
     if final == Status.CLOSED:
         history.wait(rng, 1440)
         history.status(requester if rng.random() < 0.4 else agent, Status.CLOSED)
+
+
+def _reopen(history: _History, rng, requester: int, agent: int) -> None:
+    """The requester says the problem is back and reopens the ticket; its agent resolves it again."""
+    history.wait(rng, 720)
+    history.comment(rng, requester, internal=False, texts=REQUESTER_REPLIES)
+    history.status(requester, Status.IN_PROGRESS)  # as ticket_reopen does for an assigned ticket
+    history.wait(rng, 240)
+    history.status(agent, Status.RESOLVED)
 
 
 def _long_conversation(history: _History, rng, pick: _Picker, requester: int) -> None:
@@ -501,7 +520,7 @@ def generate(
         report.nodes = len(nodes)
         progress("problem sources", 1, 1)
 
-        pick = _Picker(sizes, agents, employees, _pickable(nodes), now=now)
+        pick = _Picker(sizes, agents, employees, _pickable(nodes), now=now, seed=seed)
         created_times = _created_times(sizes, rng, now, zone)
         ticket_pk, comment_pk, event_pk = _next_pk(Ticket), _next_pk(Comment), _next_pk(TicketEvent)
         progress("tickets", 0, sizes.tickets)
@@ -597,6 +616,14 @@ def history_errors(ticket: Ticket, events: list[TicketEvent], comments: dict[int
     for kind, value in final.items():
         if state[kind] != value:
             errors.append(f"{where}: {kind} events end at {state[kind]!r}, the ticket has {value!r}")
+    reopens = sum(
+        event.kind == Kind.STATUS
+        and event.old_value in (Status.RESOLVED, Status.CLOSED)
+        and event.new_value in Status.open_values()
+        for event in events
+    )
+    if ticket.reopened_count != reopens:
+        errors.append(f"{where}: reopened_count is {ticket.reopened_count}, the events reopen it {reopens} times")
     if ticket.updated_at != events[-1].created_at:
         errors.append(f"{where}: updated_at is not the time of the last event")
     if (ticket.status in (Status.RESOLVED, Status.CLOSED)) != (ticket.resolved_at is not None):

@@ -121,6 +121,9 @@ def ticket_comment(*, ticket: Ticket, author, body: str, is_internal: bool = Fal
 
 
 def _set_status(ticket: Ticket, status: str, now) -> None:
+    """Every status change goes through here, with its event and the caller's row lock."""
+    if ticket.status in (Status.RESOLVED, Status.CLOSED) and status in Status.open_values():
+        ticket.reopened_count += 1  # saved with the status by _save_change; see tickets/analysis.py
     ticket.status = status
     if status == Status.RESOLVED:
         ticket.resolved_at = now

@@ -5,9 +5,9 @@ updates each status row once, and an update that changes no status writes nothin
 the counter rows). SQLite (development): row-level triggers. Both add missing rows by upsert, so
 the counts survive a flush that emptied both tables.
 
-A migration that rebuilds tickets_ticket on SQLite (Django does so for some column changes) drops its
-triggers; the tests of ``TicketStatusCount`` would then fail, and the migration must install them again
-with ``install_triggers``.
+A migration that rebuilds tickets_ticket on SQLite (Django does so to add a NOT NULL column, for
+example) drops its triggers: it must call ``restore_sqlite_triggers`` afterwards, as 0008 does. The
+tests of ``TicketStatusCount`` fail on SQLite if one forgets.
 """
 
 from django.db import migrations, models
@@ -96,6 +96,20 @@ def install_triggers(apps, schema_editor):
     else:
         raise NotImplementedError(f"Ticket status counts need triggers for {vendor}.")
     # Count what is there now; the triggers keep it from here (the migration runs in one transaction).
+    schema_editor.execute(
+        "INSERT INTO tickets_ticketstatuscount (status, count) "
+        "SELECT status, count(*) FROM tickets_ticket GROUP BY status"
+    )
+
+
+def restore_sqlite_triggers(apps, schema_editor):
+    """After SQLite rebuilt tickets_ticket: the triggers again, and the counts anew (nothing was
+    counted while the table had none)."""
+    if schema_editor.connection.vendor != "sqlite":
+        return
+    for statement in SQLITE_INSTALL:
+        schema_editor.execute(statement)
+    schema_editor.execute("DELETE FROM tickets_ticketstatuscount")
     schema_editor.execute(
         "INSERT INTO tickets_ticketstatuscount (status, count) "
         "SELECT status, count(*) FROM tickets_ticket GROUP BY status"
