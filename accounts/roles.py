@@ -11,6 +11,10 @@ def it_staff_group() -> Group:
     return group
 
 
+NAME_FIELDS = ("id", "username", "first_name", "last_name")
+"""What a person's display name needs: lists of agents to choose from load only these."""
+
+
 def agents() -> QuerySet:
     """Active users who may work tickets, ordered for pickers."""
     return (

@@ -10,7 +10,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.roles import agents
+from accounts.roles import NAME_FIELDS, agents
 from core.forms import StyledFormMixin
 from tickets import analysis, problem_sources
 from tickets.attachments import ALLOWED_EXTENSIONS, CheckedFile, check_upload
@@ -154,7 +154,7 @@ class TicketUpdateForm(StyledFormMixin, forms.Form):
             },
         )
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = agents()
+        self.fields["assignee"].queryset = agents().only(*NAME_FIELDS)
         # Re-categorise into active nodes only, but keep the current one valid even if retired since.
         self.fields["problem_source"].queryset = ProblemSource.objects.filter(
             Q(is_active=True) | Q(pk=ticket.problem_source_id)
@@ -256,7 +256,7 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
                 ("", _("Anyone")),
                 ("me", _("Me")),
                 ("none", _("Unassigned")),
-                *[(str(agent.pk), agent.display_name) for agent in agents()],
+                *[(str(agent.pk), agent.display_name) for agent in agents().only(*NAME_FIELDS)],
             ]
         else:
             for name in self.AGENT_ONLY:
