@@ -21,6 +21,17 @@ def attachment_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: cached fragments are keyed by data that tests repeat
+    (the same primary keys, a frozen clock)."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    yield
+    caches["default"].clear()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     # Every persona gets a password; the production hasher would cost ~0.3 s per user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -9,6 +9,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -24,7 +25,7 @@ from tickets.forms import (
 )
 from tickets.models import Attachment, ProblemSource, Ticket, TicketEvent, TicketStatusCount
 from tickets.timeline import label_events
-from tickets.widgets import ProblemSourceSearchInput
+from tickets.widgets import ProblemSourceSearchInput, node_path
 
 HISTORY_PAGE_SIZE = 25
 MAX_PAGE_NUMBER = 100_000
@@ -78,9 +79,8 @@ def dashboard(request):
     events = TicketEvent.objects.visible_to(user)
     context = {}
     if user.is_agent:
-        source = None
-        if request.GET.get("source", "").isdecimal():
-            source = ProblemSource.objects.filter(pk=request.GET["source"]).first()
+        path = node_path(request.GET.get("source"))  # the chosen node and its ancestors, one query
+        source = path[-1] if path else None
         if source is not None:
             events = events.filter(source.subtree_filter("ticket__problem_source__"))
         # Open tickets only: a partial index holds just them, so this reads a few thousand index
@@ -98,7 +98,7 @@ def dashboard(request):
             .order_by("-priority", F("due_date").asc(nulls_last=True), "created_at")[:10]
         )
         context["source"] = source
-        context["source_widget"] = ProblemSourceSearchInput().render(
+        context["source_widget"] = ProblemSourceSearchInput(known_path=path).render(
             "source", source.pk if source else None, attrs={"id": "history-source"}
         )
     else:
@@ -108,7 +108,16 @@ def dashboard(request):
             .select_related("assignee", "problem_source")
             .order_by("-updated_at")[:10]
         )
-    context["history"] = _history_page(request, events.order_by("-created_at", "-pk"))
+    events = events.order_by("-created_at", "-pk")
+    # The history's cached HTML is keyed by its newest event (a new one changes every page), the
+    # page, the filter and, for employees, whose tickets they are; the rows are read on a miss only.
+    context["history_key"] = (
+        events.values_list("pk", flat=True).first(),
+        _page_number(request),
+        context.get("source") and context["source"].pk,
+        None if user.is_agent else user.pk,
+    )
+    context["history"] = SimpleLazyObject(lambda: _history_page(request, events))
     return render(request, "tickets/dashboard.html", context)
 
 
@@ -209,6 +218,8 @@ def ticket_list(request):
     context = {
         "form": form,
         "page": page,
+        # The rows' cached HTML: each ticket as last changed, and today (for "overdue").
+        "rows_key": (timezone.localdate(), *((ticket.pk, ticket.updated_at) for ticket in page.object_list)),
         # None for each count when a search matched too many tickets to count them.
         "status_counts": [(value, label, counts and counts.get(value, 0)) for value, label in Ticket.Status.choices],
         "open_count": counts and sum(counts.get(value, 0) for value in Ticket.Status.open_values()),
@@ -267,10 +278,9 @@ def ticket_new(request):
 # --- One ticket -----------------------------------------------------------------------------------
 
 
-def _detail_context(request, ticket: Ticket, **forms) -> dict:
-    user = request.user
+def _timeline(ticket: Ticket, user, attachments: list[Attachment]) -> list[TicketEvent]:
+    """The ticket's events as the timeline shows them, each comment with its files."""
     events = list(TicketEvent.objects.filter(ticket=ticket).visible_to(user).for_timeline())
-    attachments = list(Attachment.objects.filter(ticket=ticket).visible_to(user))
     by_comment = defaultdict(list)
     for attachment in attachments:
         if attachment.comment_id:
@@ -282,11 +292,19 @@ def _detail_context(request, ticket: Ticket, **forms) -> dict:
         if event.comment_id:
             event.files = by_comment.get(event.comment_id, [])
         timeline.append(event)
+    return timeline
+
+
+def _detail_context(request, ticket: Ticket, **forms) -> dict:
+    user = request.user
+    attachments = list(Attachment.objects.filter(ticket=ticket).visible_to(user))
     path = list(ticket.problem_source.get_ancestors(include_self=True))
     context = {
         "ticket": ticket,
         "path": path,
-        "timeline": timeline,
+        # A callable: the template's cached fragment (keyed by the ticket's last change) calls it
+        # only when the cache has no HTML for this ticket, role and language yet.
+        "timeline": lambda: _timeline(ticket, user, attachments),
         "attachments": attachments,
         "comment_form": forms.get("comment_form") or CommentForm(user=user),
         "attachment_form": forms.get("attachment_form") or AttachmentForm(),

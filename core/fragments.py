@@ -1,0 +1,60 @@
+"""Rendered page fragments kept in the cache, under a key of everything they show.
+
+A fragment's key names what its HTML depends on: the data the page names (a ticket and the time of
+its last change, say), the reader's role, language, time zone and URL prefix (the Teams tab serves
+the site under /teams/app/), and the version of the code and templates that rendered it. A change to
+any of them is a new key, so no one is shown HTML of another role, language or release. What a key
+cannot name, such as a colleague's changed display name, shows after at most ``FRAGMENT_SECONDS``.
+
+The cache is Redis in production, shared by all workers; without REDIS_URL, each process's memory.
+"""
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import caches
+from django.urls import get_script_prefix
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+
+FRAGMENT_SECONDS = 600
+CODE_SUFFIXES = {".html", ".py", ".mo"}
+
+
+@cache
+def code_version() -> str:
+    """A digest of the project's templates, Python code and translations, read once per process."""
+    digest = hashlib.blake2b(digest_size=8)
+    root = Path(settings.BASE_DIR)
+    for folder in ("templates", "locale", "core", "accounts", "tickets", "teams_app"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix in CODE_SUFFIXES and "tests" not in path.parts and path.is_file():
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def fragment_key(name: str, user, *parts) -> str:
+    reader = (
+        "agent" if getattr(user, "is_agent", False) else "person",
+        get_language(),
+        timezone.get_current_timezone_name(),
+        get_script_prefix(),
+        code_version(),
+    )
+    digest = hashlib.blake2b("\x1f".join(str(part) for part in (*reader, *parts)).encode(), digest_size=16)
+    return f"fragment:{name}:{digest.hexdigest()}"
+
+
+def cached_fragment(name: str, user, parts: tuple, render) -> SafeString:
+    """The fragment's HTML from the cache, or ``render()``'s, stored for the next reader."""
+    key = fragment_key(name, user, *parts)
+    store = caches["default"]
+    html = store.get(key)
+    if html is None:
+        html = str(render())
+        store.set(key, html, FRAGMENT_SECONDS)
+    return mark_safe(html)  # noqa: S308 - rendered by our templates with autoescaping, stored as is

@@ -1,0 +1,121 @@
+"""Cached fragments: served again while nothing they show has changed, never to the wrong reader."""
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from core import fragments
+from tickets import services
+from tickets.attachments import check_upload
+
+
+def timeline_of(html: str) -> str:
+    return html.split('<div class="timeline ticket-timeline">', 1)[1].split("bi-clock-history", 1)[0]
+
+
+def timeline_queries(client, url) -> tuple[str, int]:
+    with CaptureQueriesContext(connection) as captured:
+        html = client.get(url).content.decode()
+    return html, sum('"tickets_ticketevent"' in q["sql"] for q in captured)
+
+
+def test_a_ticket_timeline_is_rendered_once_until_the_ticket_changes(client, ticket, agent):
+    client.force_login(agent)
+    url = ticket.get_absolute_url()
+
+    first, first_reads = timeline_queries(client, url)
+    again, again_reads = timeline_queries(client, url)
+    assert (first_reads, again_reads) == (1, 0)
+    assert timeline_of(again) == timeline_of(first)
+
+    services.ticket_comment(ticket=ticket, author=agent, body="Swapped the fuser unit.")
+    changed, changed_reads = timeline_queries(client, url)
+    assert changed_reads == 1
+    assert "Swapped the fuser unit." in changed
+
+
+def test_an_agents_cached_timeline_never_reaches_the_requester(client, ticket, agent, employee):
+    services.ticket_comment(ticket=ticket, author=agent, body="Vendor says firmware bug.", is_internal=True)
+    client.force_login(agent)
+    assert "Vendor says firmware bug." in client.get(ticket.get_absolute_url()).content.decode()
+
+    client.force_login(employee)
+    html = client.get(ticket.get_absolute_url()).content.decode()
+
+    assert "Vendor says firmware bug." not in html
+    assert "Every <strong>second</strong> page jams." in html
+
+
+def test_each_language_and_the_teams_tab_get_their_own_copy(client, ticket, agent):
+    log = check_upload(SimpleUploadedFile("log.txt", b"paper jam at tray 2\n", content_type="text/plain"))
+    services.ticket_attach(ticket=ticket, user=agent, files=[log])
+    client.force_login(agent)
+    english = client.get(ticket.get_absolute_url()).content.decode()
+    german = client.get(ticket.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    in_teams = client.get(f"/teams/app/tickets/{ticket.pk}/").content.decode()
+
+    assert "filed the ticket under" in timeline_of(english)
+    assert "hat das Ticket unter" in timeline_of(german)
+    assert f'href="/teams/app/tickets/{ticket.pk}/attachments/' in timeline_of(in_teams)
+    assert f'href="/tickets/{ticket.pk}/attachments/' in timeline_of(english)
+
+
+def test_the_key_names_role_language_time_zone_prefix_and_code(agent, employee, settings):
+    from django.utils import timezone, translation
+
+    base = fragments.fragment_key("timeline", agent, 1, "2026-01-01")
+    assert base == fragments.fragment_key("timeline", agent, 1, "2026-01-01")
+    assert base != fragments.fragment_key("timeline", employee, 1, "2026-01-01")
+    assert base != fragments.fragment_key("timeline", agent, 1, "2026-01-02")
+    assert base != fragments.fragment_key("timeline", agent, 2, "2026-01-01")
+    with translation.override("de"):
+        assert base != fragments.fragment_key("timeline", agent, 1, "2026-01-01")
+    with timezone.override("America/New_York"):
+        assert base != fragments.fragment_key("timeline", agent, 1, "2026-01-01")
+
+
+def test_the_code_version_changes_with_any_template(tmp_path, settings):
+    (tmp_path / "templates").mkdir()
+    page = tmp_path / "templates" / "page.html"
+    page.write_text("<p>one</p>")
+    settings.BASE_DIR = tmp_path
+    fragments.code_version.cache_clear()
+    try:
+        before = fragments.code_version()
+        page.write_text("<p>two</p>")
+        fragments.code_version.cache_clear()
+        assert fragments.code_version() != before
+    finally:
+        fragments.code_version.cache_clear()
+
+
+def history_reads(client, **query) -> tuple[str, int]:
+    with CaptureQueriesContext(connection) as captured:
+        html = client.get(reverse("dashboard"), query).content.decode()
+    return html, sum("LIMIT 26" in q["sql"] for q in captured)  # the page of events, one row extra
+
+
+def test_the_dashboard_history_is_read_once_until_something_happens(client, ticket, agent):
+    client.force_login(agent)
+    assert history_reads(client)[1] == 1
+    assert history_reads(client)[1] == 0
+
+    services.ticket_take(ticket=ticket, agent=agent)
+
+    html, reads = history_reads(client)
+    assert reads == 1
+    assert "made <strong>Anna Tester</strong> responsible" in html
+
+
+def test_employees_never_see_each_others_cached_history(client, tree, employee, other_employee):
+    services.ticket_create(requester=employee, problem_source=tree["toner"], title="Erikas toner", description="d")
+    services.ticket_create(requester=other_employee, problem_source=tree["toner"], title="Ottos toner", description="d")
+    client.force_login(employee)
+    assert "Erikas toner" in history_reads(client)[0]
+
+    client.force_login(other_employee)
+    html = history_reads(client)[0]
+
+    assert "Ottos toner" in html
+    assert "Erikas toner" not in html
