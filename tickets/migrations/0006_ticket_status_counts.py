@@ -3,7 +3,8 @@
 PostgreSQL: statement-level triggers with transition tables, so a bulk insert of thousands of tickets
 updates each status row once, and an update that changes no status writes nothing (no lock taken on
 the counter rows). SQLite (development): row-level triggers. Both add missing rows by upsert, so
-the counts survive a flush that emptied both tables.
+the counts survive a flush that emptied both tables; a decrement never adds a row (a flush may delete
+the counts before the tickets, and must not leave negative counts behind).
 
 A migration that rebuilds tickets_ticket on SQLite (Django does so to add a NOT NULL column, for
 example) drops its triggers: it must call ``restore_sqlite_triggers`` afterwards, as 0008 does. The
@@ -21,17 +22,24 @@ BEGIN
             SELECT status, count(*) FROM new_rows GROUP BY status
             ON CONFLICT (status) DO UPDATE SET count = c.count + EXCLUDED.count;
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO tickets_ticketstatuscount AS c (status, count)
-            SELECT status, -count(*) FROM old_rows GROUP BY status
-            ON CONFLICT (status) DO UPDATE SET count = c.count + EXCLUDED.count;
+        UPDATE tickets_ticketstatuscount AS c SET count = c.count - gone.n
+            FROM (SELECT status, count(*) AS n FROM old_rows GROUP BY status) AS gone
+            WHERE c.status = gone.status;
     ELSE
-        INSERT INTO tickets_ticketstatuscount AS c (status, count)
-            SELECT status, sum(delta) FROM (
+        -- Statuses that lost tickets are decremented, those that gained are upserted: disjoint rows.
+        WITH changes AS (
+            SELECT status, sum(delta) AS delta FROM (
                 SELECT status, 1 AS delta FROM new_rows
                 UNION ALL
                 SELECT status, -1 AS delta FROM old_rows
-            ) AS changes
+            ) AS moved
             GROUP BY status HAVING sum(delta) <> 0
+        ), decremented AS (
+            UPDATE tickets_ticketstatuscount AS c SET count = c.count + changes.delta
+                FROM changes WHERE c.status = changes.status AND changes.delta < 0
+        )
+        INSERT INTO tickets_ticketstatuscount AS c (status, count)
+            SELECT status, delta FROM changes WHERE delta > 0
             ON CONFLICT (status) DO UPDATE SET count = c.count + EXCLUDED.count;
     END IF;
     RETURN NULL;
@@ -65,16 +73,14 @@ SQLITE_INSTALL = [
     """
     CREATE TRIGGER IF NOT EXISTS tickets_status_count_update AFTER UPDATE OF status ON tickets_ticket
     WHEN OLD.status <> NEW.status BEGIN
-        INSERT INTO tickets_ticketstatuscount (status, count) VALUES (OLD.status, -1)
-            ON CONFLICT (status) DO UPDATE SET count = count - 1;
+        UPDATE tickets_ticketstatuscount SET count = count - 1 WHERE status = OLD.status;
         INSERT INTO tickets_ticketstatuscount (status, count) VALUES (NEW.status, 1)
             ON CONFLICT (status) DO UPDATE SET count = count + 1;
     END
     """,
     """
     CREATE TRIGGER IF NOT EXISTS tickets_status_count_delete AFTER DELETE ON tickets_ticket BEGIN
-        INSERT INTO tickets_ticketstatuscount (status, count) VALUES (OLD.status, -1)
-            ON CONFLICT (status) DO UPDATE SET count = count - 1;
+        UPDATE tickets_ticketstatuscount SET count = count - 1 WHERE status = OLD.status;
     END
     """,
 ]

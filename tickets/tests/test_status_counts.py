@@ -76,6 +76,17 @@ class Editor:
             cursor.execute(sql)
 
 
+def test_emptying_the_counts_before_the_tickets_leaves_no_negative_counts(employee, tree):
+    bulk(employee, tree, [Status.NEW, Status.CLOSED])
+    TicketStatusCount.objects.all().delete()  # a flush may empty this table first
+    Ticket.objects.all().delete()
+    assert not TicketStatusCount.objects.exists()
+
+    bulk(employee, tree, [Status.CLOSED])
+
+    assert kept() == counted() == {Status.CLOSED: 1}
+
+
 def test_the_migration_counts_existing_tickets(employee, tree):
     migration = importlib.import_module("tickets.migrations.0006_ticket_status_counts")
     bulk(employee, tree, [Status.NEW, Status.CLOSED])
