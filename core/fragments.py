@@ -4,7 +4,8 @@ A fragment's key names what its HTML depends on: the data the page names (a tick
 its last change, say), the reader's role, language, time zone and URL prefix (the Teams tab serves
 the site under /teams/app/), and the version of the code and templates that rendered it. A change to
 any of them is a new key, so no one is shown HTML of another role, language or release. What a key
-cannot name, such as a colleague's changed display name, shows after at most ``FRAGMENT_SECONDS``.
+cannot name, such as a colleague's changed display name, shows after at most
+``settings.FRAGMENT_CACHE_SECONDS`` (0: no caching).
 
 The cache is Redis in production, shared by all workers; without REDIS_URL, each process's memory.
 """
@@ -20,7 +21,6 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-FRAGMENT_SECONDS = 600
 CODE_SUFFIXES = {".html", ".py", ".mo"}
 
 
@@ -51,10 +51,12 @@ def fragment_key(name: str, user, *parts) -> str:
 
 def cached_fragment(name: str, user, parts: tuple, render) -> SafeString:
     """The fragment's HTML from the cache, or ``render()``'s, stored for the next reader."""
+    if settings.FRAGMENT_CACHE_SECONDS <= 0:
+        return mark_safe(str(render()))  # noqa: S308 - as below
     key = fragment_key(name, user, *parts)
     store = caches["default"]
     html = store.get(key)
     if html is None:
         html = str(render())
-        store.set(key, html, FRAGMENT_SECONDS)
+        store.set(key, html, settings.FRAGMENT_CACHE_SECONDS)
     return mark_safe(html)  # noqa: S308 - rendered by our templates with autoescaping, stored as is

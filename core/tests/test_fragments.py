@@ -119,3 +119,11 @@ def test_employees_never_see_each_others_cached_history(client, tree, employee, 
 
     assert "Ottos toner" in html
     assert "Erikas toner" not in html
+
+
+def test_zero_seconds_renders_every_time(client, ticket, agent, settings):
+    settings.FRAGMENT_CACHE_SECONDS = 0
+    client.force_login(agent)
+    url = ticket.get_absolute_url()
+
+    assert [timeline_queries(client, url)[1] for _ in range(2)] == [1, 1]
