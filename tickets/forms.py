@@ -251,16 +251,25 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self._assignee_choices = None
         if user.is_agent:
-            self.fields["assignee"].choices = [
+            # A callable: the agents are read when the form is drawn (not when the list's cached
+            # filters are shown) or an agent's id is checked.
+            self.fields["assignee"].choices = self.assignee_choices
+        else:
+            for name in self.AGENT_ONLY:
+                del self.fields[name]
+
+    def assignee_choices(self) -> list[tuple[str, str]]:
+        """Read once per form, on first use."""
+        if self._assignee_choices is None:
+            self._assignee_choices = [
                 ("", _("Anyone")),
                 ("me", _("Me")),
                 ("none", _("Unassigned")),
                 *[(str(agent.pk), agent.display_name) for agent in agents().only(*NAME_FIELDS)],
             ]
-        else:
-            for name in self.AGENT_ONLY:
-                del self.fields[name]
+        return self._assignee_choices
 
     def clean(self):
         cleaned = super().clean()

@@ -218,6 +218,8 @@ def ticket_list(request):
     context = {
         "form": form,
         "page": page,
+        # The filters' cached HTML: what was asked for (the agents to choose from are not in the key).
+        "filters_key": request.GET.urlencode(),
         # The rows' cached HTML: each ticket as last changed, and today (for "overdue").
         "rows_key": (timezone.localdate(), *((ticket.pk, ticket.updated_at) for ticket in page.object_list)),
         # None for each count when a search matched too many tickets to count them.

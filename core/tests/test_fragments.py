@@ -127,3 +127,22 @@ def test_zero_seconds_renders_every_time(client, ticket, agent, settings):
     url = ticket.get_absolute_url()
 
     assert [timeline_queries(client, url)[1] for _ in range(2)] == [1, 1]
+
+
+def test_the_list_filters_are_cached_per_query_but_never_the_save_forms_token(client, ticket, agent, second_agent):
+    import re
+
+    client.force_login(agent)
+    url = reverse("tickets:list")
+
+    def tokens(html: str) -> list[str]:
+        return re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html.split("save-list", 1)[1])
+
+    first = client.get(url, {"assignee": second_agent.pk}).content.decode()
+    again = client.get(url, {"assignee": second_agent.pk}).content.decode()
+    other = client.get(url, {"assignee": "none"}).content.decode()
+
+    assert f'<option value="{second_agent.pk}" selected>' in first
+    assert f'<option value="{second_agent.pk}" selected>' in again
+    assert '<option value="none" selected>' in other
+    assert tokens(first) and tokens(again) and tokens(first) != tokens(again)
