@@ -49,6 +49,13 @@ def fragment_key(name: str, user, *parts) -> str:
     return f"fragment:{name}:{digest.hexdigest()}"
 
 
+def cached_value(name: str, user, parts: tuple, compute):
+    """Like ``cached_fragment`` for a value (a few counts, say) rather than HTML."""
+    if settings.FRAGMENT_CACHE_SECONDS <= 0:
+        return compute()
+    return caches["default"].get_or_set(fragment_key(name, user, *parts), compute, settings.FRAGMENT_CACHE_SECONDS)
+
+
 def cached_fragment(name: str, user, parts: tuple, render) -> SafeString:
     """The fragment's HTML from the cache, or ``render()``'s, stored for the next reader."""
     if settings.FRAGMENT_CACHE_SECONDS <= 0:

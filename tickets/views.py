@@ -14,6 +14,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from core.fragments import cached_value
 from tickets import problem_sources, services
 from tickets.forms import (
     AttachmentForm,
@@ -77,29 +78,31 @@ def _history_page(request, events):
 def dashboard(request):
     user = request.user
     events = TicketEvent.objects.visible_to(user)
-    context = {}
+    source = None
     if user.is_agent:
         path = node_path(request.GET.get("source"))  # the chosen node and its ancestors, one query
         source = path[-1] if path else None
         if source is not None:
             events = events.filter(source.subtree_filter("ticket__problem_source__"))
-        # Open tickets only: a partial index holds just them, so this reads a few thousand index
-        # entries however many closed tickets pile up (migration 0003, ticket_open_assignee_due).
-        context["counters"] = Ticket.objects.open().aggregate(
-            open=Count("pk"),
-            unassigned=Count("pk", filter=Q(assignee__isnull=True)),
-            mine=Count("pk", filter=Q(assignee=user)),
-            overdue=Count("pk", filter=Q(due_date__lt=timezone.localdate())),
-        )
-        context["queue"] = (
-            Ticket.objects.open()
+    events = events.order_by("-created_at", "-pk")
+    newest = events.values_list("pk", flat=True).first()
+    context = {
+        # The history's cached HTML is keyed by its newest event (a new one changes every page), the
+        # page, the filter and, for employees, whose tickets they are; the rows are read on a miss.
+        "history_key": (newest, _page_number(request), source and source.pk, None if user.is_agent else user.pk),
+        "history": SimpleLazyObject(lambda: _history_page(request, events)),
+    }
+    if user.is_agent:
+        context.update(
+            counters=_agent_counters(user, newest if source is None else None),
+            queue=Ticket.objects.open()
             .filter(assignee=user)
             .select_related("requester", "problem_source")
-            .order_by("-priority", F("due_date").asc(nulls_last=True), "created_at")[:10]
-        )
-        context["source"] = source
-        context["source_widget"] = ProblemSourceSearchInput(known_path=path).render(
-            "source", source.pk if source else None, attrs={"id": "history-source"}
+            .order_by("-priority", F("due_date").asc(nulls_last=True), "created_at")[:10],
+            source=source,
+            source_widget=ProblemSourceSearchInput(known_path=path).render(
+                "source", source.pk if source else None, attrs={"id": "history-source"}
+            ),
         )
     else:
         context["my_open"] = (
@@ -108,17 +111,30 @@ def dashboard(request):
             .select_related("assignee", "problem_source")
             .order_by("-updated_at")[:10]
         )
-    events = events.order_by("-created_at", "-pk")
-    # The history's cached HTML is keyed by its newest event (a new one changes every page), the
-    # page, the filter and, for employees, whose tickets they are; the rows are read on a miss only.
-    context["history_key"] = (
-        events.values_list("pk", flat=True).first(),
-        _page_number(request),
-        context.get("source") and context["source"].pk,
-        None if user.is_agent else user.pk,
-    )
-    context["history"] = SimpleLazyObject(lambda: _history_page(request, events))
     return render(request, "tickets/dashboard.html", context)
+
+
+def _agent_counters(user, newest_event: int | None) -> dict[str, int]:
+    """Open, unassigned, mine and overdue tickets.
+
+    Open tickets only: a partial index holds just them, so this reads a few thousand index entries
+    however many closed tickets pile up (migration 0003, ticket_open_assignee_due). Every new ticket
+    and every change of status, assignee or due date is an event, so the counts stay the same until
+    the newest event (``newest_event``, of all tickets) or the day changes: cached under those.
+    """
+    today = timezone.localdate()
+
+    def count() -> dict[str, int]:
+        return Ticket.objects.open().aggregate(
+            open=Count("pk"),
+            unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+            mine=Count("pk", filter=Q(assignee=user)),
+            overdue=Count("pk", filter=Q(due_date__lt=today)),
+        )
+
+    if newest_event is None:  # no events, or only a subtree's newest is known: count
+        return count()
+    return cached_value("agent-counters", user, (newest_event, today, user.pk), count)
 
 
 # --- Ticket list ----------------------------------------------------------------------------------

@@ -146,3 +146,27 @@ def test_the_list_filters_are_cached_per_query_but_never_the_save_forms_token(cl
     assert f'<option value="{second_agent.pk}" selected>' in again
     assert '<option value="none" selected>' in other
     assert tokens(first) and tokens(again) and tokens(first) != tokens(again)
+
+
+def test_the_agent_counters_follow_every_change_and_the_day(client, tree, employee, agent):
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    def counters() -> dict:
+        return client.get(reverse("dashboard")).context["counters"]
+
+    berlin = ZoneInfo("Europe/Berlin")
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=berlin), tick=False):
+        client.force_login(agent)
+        ticket = services.ticket_create(requester=employee, problem_source=tree["toner"], title="t", description="d")
+        services.ticket_update(ticket=ticket, actor=agent, due_date=date(2026, 3, 2))
+        assert counters() == {"open": 1, "unassigned": 1, "mine": 0, "overdue": 0}
+        assert counters() == {"open": 1, "unassigned": 1, "mine": 0, "overdue": 0}  # cached
+
+        services.ticket_take(ticket=ticket, agent=agent)
+        assert counters() == {"open": 1, "unassigned": 0, "mine": 1, "overdue": 0}
+
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=berlin) + timedelta(days=1), tick=False):
+        assert counters() == {"open": 1, "unassigned": 0, "mine": 1, "overdue": 1}
