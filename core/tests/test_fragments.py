@@ -170,3 +170,21 @@ def test_the_agent_counters_follow_every_change_and_the_day(client, tree, employ
 
     with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=berlin) + timedelta(days=1), tick=False):
         assert counters() == {"open": 1, "unassigned": 0, "mine": 1, "overdue": 1}
+
+
+def test_the_update_form_shows_the_ticket_as_it_is_and_never_a_cached_copy_of_errors(client, ticket, agent, tree):
+    client.force_login(agent)
+    url = ticket.get_absolute_url()
+    assert '<option value="new" selected>' in client.get(url).content.decode()
+
+    services.ticket_update(ticket=ticket, actor=agent, status="waiting")
+    assert '<option value="waiting" selected>' in client.get(url).content.decode()
+
+    invalid = client.post(reverse("tickets:update", args=[ticket.pk]), {"status": "bogus", "priority": "2"})
+    assert invalid.status_code == 400
+    assert "is-invalid" in invalid.content.decode()
+    assert "is-invalid" not in client.get(url).content.decode()
+
+    chosen = client.get(url, {"problem_source": tree["toner"].pk}).content.decode()  # back from the tree browser
+    assert f'name="problem_source" value="{tree["toner"].pk}"' in chosen
+    assert f'name="problem_source" value="{tree["paper_jam"].pk}"' in client.get(url).content.decode()
