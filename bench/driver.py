@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -278,8 +278,14 @@ def drive(
     return result
 
 
+def floor_rps(results: list[Result]) -> float:
+    """The floor measured first and again last, the faster of the two: a page's share is never
+    flattered by a floor that happened to be measured while the machine was busy."""
+    return max((result.rps for result in results if result.page.name.startswith("floor")), default=0)
+
+
 def table(results: list[Result]) -> str:
-    floor = next((result.rps for result in results if result.page.name == "floor"), 0)
+    floor = floor_rps(results)
     header = (
         f"{'page':<20} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6} "
         f"{'queries':>7} {'KB':>6} {'RSS MB':>7} {'floor':>6}"
@@ -299,11 +305,11 @@ def table(results: list[Result]) -> str:
 
 
 def verdicts(results: list[Result]) -> list[str]:
-    floor = next((result.rps for result in results if result.page.name == "floor"), 0)
+    floor = floor_rps(results)
     misses = []
     for result in results:
         name = result.page.name
-        if name == "floor":
+        if name.startswith("floor"):
             continue
         if result.percentile(0.95) >= P95_MS:
             misses.append(f"{name}: p95 {result.percentile(0.95):.0f} ms (target < {P95_MS} ms)")
@@ -341,8 +347,9 @@ def run(args) -> None:
         flush=True,
     )
     results = []
-    for page in pages(fx):
-        if args.only and page.name != "floor" and not any(word in page.name for word in args.only):
+    floor_page = pages(fx)[0]
+    for page in [*pages(fx), replace(floor_page, name="floor, again")]:
+        if args.only and not page.name.startswith("floor") and not any(word in page.name for word in args.only):
             continue
         if time.monotonic() > deadline:
             print(f"Time limit reached; skipping {page.name} and the pages after it.")
@@ -351,7 +358,8 @@ def run(args) -> None:
             base,
             page,
             sessions[page.persona].cookies,
-            requests_count=args.requests,
+            # The floor answers fastest: more requests for a measurement of comparable length.
+            requests_count=args.requests * (3 if page.name.startswith("floor") else 1),
             warmup=args.warmup,
             concurrency=args.concurrency,
             seconds=args.page_seconds,
