@@ -69,9 +69,10 @@ def busy_tickets(count: int, tree, agents, requesters):
 @pytest.mark.parametrize(
     ("query", "limit"),
     [
-        ({}, 6),
-        ({"status": "open", "sort": "-priority"}, 6),
-        ({"q": "Ticket", "source": "hardware", "assignee": "me", "requester": "erika", "per_page": "100"}, 8),
+        # Without cached fragments: the page's ids, when they last changed, their rows, the agents.
+        ({}, 8),
+        ({"status": "open", "sort": "-priority"}, 8),
+        ({"q": "Ticket", "source": "hardware", "assignee": "me", "requester": "erika", "per_page": "100"}, 10),
     ],
 )
 def test_ticket_list_for_agent_has_constant_query_count(
@@ -99,7 +100,7 @@ def test_ticket_list_for_employee_has_constant_query_count(
         client,
         reverse("tickets:list"),
         lambda: busy_tickets(55, tree, agents=[agent], requesters=[employee]),
-        4,
+        6,
         django_assert_max_num_queries,
     )
 

@@ -198,3 +198,16 @@ def test_a_search_within_the_limit_counts_each_status(client, small_count_limit,
         Status.CLOSED: 2,
     }
     assert response.context["page"].paginator.count == 3
+
+
+@pytest.mark.parametrize("query", [{}, {"status": "closed"}, {"requester": "erika"}])
+def test_lists_that_do_not_search_count_every_ticket(client, small_count_limit, agent, employee, tree, query):
+    printer_tickets(employee, tree, [Status.CLOSED] * 7)
+    client.force_login(agent)
+
+    response = client.get(reverse("tickets:list"), query)
+
+    assert response.context["page"].paginator.count == 7
+    assert not response.context["total_capped"]
+    assert "7 tickets" in response.content.decode()
+    assert "More than" not in response.content.decode()
