@@ -68,10 +68,13 @@ def prepare(args) -> None:
     manage("migrate", "--no-input", "-v0")
     # What autovacuum keeps up to date in production (this machine's server runs without it):
     # planner statistics, and the visibility map that lets deep list pages skip rows in the index.
-    with psycopg2.connect(_dsn(url)) as connection:
-        connection.autocommit = True
+    connection = psycopg2.connect(_dsn(url))
+    connection.autocommit = True  # VACUUM runs outside a transaction
+    try:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM (ANALYZE) tickets_ticket, tickets_ticketevent, tickets_comment")
+    finally:
+        connection.close()
     with psycopg2.connect(_dsn(url)) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM accounts_user WHERE username LIKE 'gen-%%'")
         generated = cursor.fetchone()[0]
