@@ -95,8 +95,11 @@ def dashboard(request):
     if user.is_agent:
         context.update(
             counters=_agent_counters(user, newest if source is None else None),
+            # Queued tickets change only with an event; filtered, the newest event is the subtree's.
+            queue_key=(newest, user.pk, timezone.localdate()) if source is None and newest else None,
             queue=Ticket.objects.open()
             .filter(assignee=user)
+            .defer("description")
             .select_related("requester", "problem_source")
             .order_by("-priority", F("due_date").asc(nulls_last=True), "created_at")[:10],
             source=source,
@@ -108,6 +111,7 @@ def dashboard(request):
         context["my_open"] = (
             Ticket.objects.visible_to(user)
             .open()
+            .defer("description")
             .select_related("assignee", "problem_source")
             .order_by("-updated_at")[:10]
         )

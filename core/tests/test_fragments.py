@@ -188,3 +188,17 @@ def test_the_update_form_shows_the_ticket_as_it_is_and_never_a_cached_copy_of_er
     chosen = client.get(url, {"problem_source": tree["toner"].pk}).content.decode()  # back from the tree browser
     assert f'name="problem_source" value="{tree["toner"].pk}"' in chosen
     assert f'name="problem_source" value="{tree["paper_jam"].pk}"' in client.get(url).content.decode()
+
+
+def test_the_queue_and_my_open_tickets_follow_changes(client, ticket, tree, employee, agent):
+    client.force_login(agent)
+    assert "Nothing assigned to you right now." in client.get(reverse("dashboard")).content.decode()
+    services.ticket_take(ticket=ticket, agent=agent)
+    assert f"#{ticket.pk} Printer on floor 2 jams" in client.get(reverse("dashboard")).content.decode()
+    filtered = client.get(reverse("dashboard"), {"source": tree["hardware"].pk}).content.decode()
+    assert f"#{ticket.pk} Printer on floor 2 jams" in filtered  # counted, not cached, when filtered
+
+    client.force_login(employee)
+    assert "with Anna Tester" in client.get(reverse("dashboard")).content.decode()
+    services.ticket_update(ticket=ticket, actor=agent, status="resolved")
+    assert "You have no open tickets." in client.get(reverse("dashboard")).content.decode()
