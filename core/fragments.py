@@ -11,6 +11,7 @@ The cache is Redis in production, shared by all workers; without REDIS_URL, each
 """
 
 import hashlib
+import time
 from functools import cache
 from pathlib import Path
 
@@ -35,6 +36,16 @@ def code_version() -> str:
                 digest.update(str(path.relative_to(root)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def generation(name: str) -> int:
+    """A value that changes with every ``bump(name)``: a key part for data that has no time of its
+    last change (saved lists, say). If the cache loses it, a new one is drawn, never an old one."""
+    return caches["default"].get_or_set(f"generation:{name}", time.time_ns, None)
+
+
+def bump(name: str) -> None:
+    caches["default"].set(f"generation:{name}", time.time_ns(), None)
 
 
 def fragment_key(name: str, user, *parts) -> str:

@@ -202,3 +202,20 @@ def test_the_queue_and_my_open_tickets_follow_changes(client, ticket, tree, empl
     assert "with Anna Tester" in client.get(reverse("dashboard")).content.decode()
     services.ticket_update(ticket=ticket, actor=agent, status="resolved")
     assert "You have no open tickets." in client.get(reverse("dashboard")).content.decode()
+
+
+def test_the_sidebars_saved_lists_follow_every_save_and_delete(client, agent, second_agent):
+    from tickets.models import SavedTicketFilter
+
+    def sidebar() -> str:
+        return client.get(reverse("dashboard")).content.decode().split("Saved lists", 1)[1].split("</nav>", 1)[0]
+
+    client.force_login(agent)
+    assert "Printers" not in sidebar()
+    shared = SavedTicketFilter.objects.create(owner=second_agent, name="Printers", query="q=printer", is_shared=True)
+    assert "Printers" in sidebar()  # another agent's list, shared
+    shared.name = "Printers and scanners"
+    shared.save()
+    assert "Printers and scanners" in sidebar()
+    shared.delete()
+    assert "Printers" not in sidebar()
