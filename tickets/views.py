@@ -333,10 +333,12 @@ def _timeline(ticket: Ticket, user, attachments: list[Attachment]) -> list[Ticke
 def _detail_context(request, ticket: Ticket, **forms) -> dict:
     user = request.user
     attachments = list(Attachment.objects.filter(ticket=ticket).visible_to(user))
-    path = list(ticket.problem_source.get_ancestors(include_self=True))
+    # Read only by fragments that are not cached yet (the facts, the update form).
+    path = SimpleLazyObject(lambda: list(ticket.problem_source.get_ancestors(include_self=True)))
     context = {
         "ticket": ticket,
         "path": path,
+        "today": timezone.localdate(),  # "overdue" in the cached facts
         # A callable: the template's cached fragment (keyed by the ticket's last change) calls it
         # only when the cache has no HTML for this ticket, role and language yet.
         "timeline": lambda: _timeline(ticket, user, attachments),

@@ -219,3 +219,27 @@ def test_the_sidebars_saved_lists_follow_every_save_and_delete(client, agent, se
     assert "Printers and scanners" in sidebar()
     shared.delete()
     assert "Printers" not in sidebar()
+
+
+def test_the_facts_and_the_reply_fields_are_cached_but_errors_and_overdue_are_current(client, ticket, agent):
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    client.force_login(agent)
+    url = ticket.get_absolute_url()
+    morning = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    with time_machine.travel(morning, tick=False):
+        services.ticket_update(ticket=ticket, actor=agent, due_date=date(2026, 3, 2))
+        facts = client.get(url).content.decode().split("ticket-facts", 1)[1].split("</dl>", 1)[0]
+        assert "text-danger" not in facts
+        client.get(url)
+    with time_machine.travel(morning + timedelta(days=1), tick=False):
+        facts = client.get(url).content.decode().split("ticket-facts", 1)[1].split("</dl>", 1)[0]
+        assert "text-danger" in facts  # overdue from today on
+
+        invalid = client.post(reverse("tickets:comment", args=[ticket.pk]), {"body": ""})
+        assert invalid.status_code == 400
+        assert 'aria-invalid="true"' in invalid.content.decode().split('id="reply"', 1)[1]
+        assert 'aria-invalid="true"' not in client.get(url).content.decode().split('id="reply"', 1)[1]
