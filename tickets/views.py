@@ -205,23 +205,27 @@ def _status_counts(user, form: TicketFilterForm) -> dict[str, int] | None:
     return None if searched and sum(counts.values()) > SEARCH_COUNT_LIMIT else counts
 
 
+def _list_total(form: TicketFilterForm, tickets: QuerySet, counts: dict[str, int] | None) -> int:
+    """How many tickets the list shows: the chosen statuses' counts, or for a search with more
+    matches than SEARCH_COUNT_LIMIT, at most one more than the limit."""
+    chosen = form.cleaned_data.get("status") if form.is_bound else None
+    if counts is None:
+        if not chosen:
+            return SEARCH_COUNT_LIMIT + 1  # too many matches, whatever their status
+        return tickets.order_by().values("pk")[: SEARCH_COUNT_LIMIT + 1].count()
+    statuses = set(chosen or Ticket.Status.values)
+    if "open" in statuses:
+        statuses = (statuses - {"open"}) | set(Ticket.Status.open_values())
+    return sum(counts.get(status, 0) for status in statuses)
+
+
 @login_required
 @require_GET
 def ticket_list(request):
     form, tickets = filtered_tickets(request)
 
     counts = _status_counts(request.user, form)
-    if counts is None and not form.cleaned_data.get("status"):  # (None only for a bound form)
-        total = SEARCH_COUNT_LIMIT + 1  # a search with too many matches, whatever their status
-    elif counts is None:  # the same, narrowed by status: count those, bounded
-        total = tickets.order_by().values("pk")[: SEARCH_COUNT_LIMIT + 1].count()
-    else:
-        statuses = (
-            set(form.cleaned_data.get("status") or Ticket.Status.values) if form.is_bound else Ticket.Status.values
-        )
-        if "open" in statuses:
-            statuses = (statuses - {"open"}) | set(Ticket.Status.open_values())
-        total = sum(counts.get(status, 0) for status in statuses)
+    total = _list_total(form, tickets, counts)
     total_capped = counts is None and total > SEARCH_COUNT_LIMIT  # only a search is counted so far
 
     def load(ids):
@@ -256,8 +260,10 @@ def ticket_list(request):
         # The rows' cached HTML: each ticket as last changed, and today (for "overdue").
         "rows_key": (timezone.localdate(), *page.versions),
         # None for each count when a search matched too many tickets to count them.
-        "status_counts": [(value, label, counts and counts.get(value, 0)) for value, label in Ticket.Status.choices],
-        "open_count": counts and sum(counts.get(value, 0) for value in Ticket.Status.open_values()),
+        "status_counts": [
+            (value, label, None if counts is None else counts.get(value, 0)) for value, label in Ticket.Status.choices
+        ],
+        "open_count": None if counts is None else sum(counts.get(value, 0) for value in Ticket.Status.open_values()),
         "total_capped": total_capped,
         "count_limit": SEARCH_COUNT_LIMIT,
         "query": query.urlencode(),

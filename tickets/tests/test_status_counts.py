@@ -211,3 +211,14 @@ def test_lists_that_do_not_search_count_every_ticket(client, small_count_limit, 
     assert not response.context["total_capped"]
     assert "7 tickets" in response.content.decode()
     assert "More than" not in response.content.decode()
+
+
+def test_an_empty_list_shows_zero_on_every_tab(client, agent, employee, tree):
+    bulk(employee, tree, [Status.NEW])
+    client.force_login(agent)
+
+    response = client.get(reverse("tickets:list"), {"q": "nothingmatchesthis"})
+
+    assert set(status_tabs(response).values()) == {0}
+    assert response.context["open_count"] == 0
+    assert "{}" not in response.content.decode()
