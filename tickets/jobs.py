@@ -14,6 +14,7 @@ yet. ``_send`` is the one place to switch them over once it has.
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from background_task.models import CompletedTask
 from django.conf import settings
@@ -27,7 +28,7 @@ from django.utils.translation import gettext as _
 from accounts.roles import agents
 from teams_app.models import Notification
 from tickets import services
-from tickets.models import JobRecord, Ticket, TicketEvent
+from tickets.models import Attachment, JobRecord, Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class JobResult:
     sent: int = 0
     changed: list[int] = field(default_factory=list)  # ticket ids
     deleted: int = 0
+    files_deleted: int = 0
 
 
 def _language(person) -> str:
@@ -224,10 +226,36 @@ def send_digest() -> JobResult:
 
 def prune() -> JobResult:
     """Delete finished background-task rows, delivered notifications and job records older than
-    PRUNE_AFTER_DAYS. Failed, dead and pending rows stay for the operator."""
+    PRUNE_AFTER_DAYS (failed, dead and pending rows stay for the operator), and attachment files that
+    no attachment names any more (``orphan_attachment_files``)."""
     cutoff = timezone.now() - timedelta(days=settings.PRUNE_AFTER_DAYS)
     deleted = 0
     deleted += CompletedTask.objects.filter(failed_at=None, run_at__lt=cutoff).delete()[0]
     deleted += Notification.objects.filter(status=Notification.Status.SENT, sent_at__lt=cutoff).delete()[0]
     deleted += JobRecord.objects.filter(created_at__lt=cutoff).delete()[0]
-    return JobResult(deleted=deleted)
+    files = orphan_attachment_files(older_than=ORPHAN_FILE_AGE)
+    for path in files:
+        path.unlink(missing_ok=True)
+    return JobResult(deleted=deleted, files_deleted=len(files))
+
+
+ORPHAN_FILE_AGE = timedelta(days=1)
+"""Older than any upload still waiting for its transaction to commit."""
+
+
+def orphan_attachment_files(*, older_than: timedelta) -> list[Path]:
+    """Files under ATTACHMENT_ROOT that no attachment names: written by an upload whose transaction
+    was rolled back, or left by a ticket deleted in the admin (whose files must go with it).
+
+    Only files last modified longer than ``older_than`` ago, so an upload in progress is safe.
+    """
+    root = Path(settings.ATTACHMENT_ROOT)
+    if not root.is_dir():
+        return []
+    named = set(Attachment.objects.values_list("file", flat=True))
+    cutoff = (timezone.now() - older_than).timestamp()
+    return [
+        path
+        for path in root.rglob("*")
+        if path.is_file() and path.stat().st_mtime < cutoff and path.relative_to(root).as_posix() not in named
+    ]

@@ -43,4 +43,4 @@ def daily_digest() -> None:
 @db_periodic_task(crontab(minute="30", hour="3"))
 def prune_old_rows() -> None:
     result = jobs.prune()
-    logger.info("Pruned %d old rows", result.deleted)
+    logger.info("Pruned %d old rows and %d orphaned attachment files", result.deleted, result.files_deleted)

@@ -1,17 +1,23 @@
 """The scheduled jobs (tickets.jobs) on a frozen clock: what each does, that a second run does
 nothing more, and the events they write."""
 
-from datetime import date, datetime
+import os
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from background_task.models import CompletedTask
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from conftest import make_user
 from teams_app.models import Notification
 from tickets import jobs, services
-from tickets.models import Comment, JobRecord, Ticket, TicketEvent
+from tickets.attachments import check_upload
+from tickets.models import Attachment, Comment, JobRecord, Ticket, TicketEvent
 
 BERLIN = ZoneInfo("Europe/Berlin")
 Status = Ticket.Status
@@ -256,3 +262,37 @@ def test_inactive_assignee_means_it_staff_are_reminded(ticket, agent, mailoutbox
         mailoutbox.clear()
         jobs.remind_overdue()
     assert [message.to for message in mailoutbox] == [[agent.email]]
+
+
+def test_prune_deletes_attachment_files_no_attachment_names_once_they_are_a_day_old(ticket, employee):
+    log = check_upload(SimpleUploadedFile("log.txt", b"paper jam at tray 2\n", content_type="text/plain"))
+    services.ticket_attach(ticket=ticket, user=employee, files=[log])
+    kept = Path(Attachment.objects.get().file.path)
+    root = Path(settings.ATTACHMENT_ROOT)
+    orphan = root / "2026" / "01" / "0123456789abcdef0123456789abcdef"  # a rolled-back upload
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"never committed")
+    fresh = root / "2026" / "01" / "fedcba9876543210fedcba9876543210"  # an upload still in progress
+    fresh.write_bytes(b"committing right now")
+    day_ago = (timezone.now() - timedelta(days=2)).timestamp()
+    for path in (kept, orphan):
+        os.utime(path, (day_ago, day_ago))
+
+    result = jobs.prune()
+
+    assert result.files_deleted == 1
+    assert not orphan.exists()
+    assert kept.exists() and fresh.exists()
+    assert jobs.prune().files_deleted == 0
+
+
+def test_deleting_a_ticket_lets_prune_remove_its_files(ticket, employee):
+    log = check_upload(SimpleUploadedFile("log.txt", b"secret\n", content_type="text/plain"))
+    services.ticket_attach(ticket=ticket, user=employee, files=[log])
+    path = Path(Attachment.objects.get().file.path)
+    ticket.delete()
+    day_ago = (timezone.now() - timedelta(days=2)).timestamp()
+    os.utime(path, (day_ago, day_ago))
+
+    assert jobs.prune().files_deleted == 1
+    assert not path.exists()
