@@ -167,6 +167,22 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture(scope="session")
+def live_server(live_server, django_db_setup, django_db_blocker):
+    """pytest-django's live server, and at the end of the run the database sessions its request
+    threads left idle ended: PostgreSQL refuses to drop the test database while any is connected."""
+    yield live_server
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        connection.close()  # and this one, opened for the query above
+
+
 @pytest.fixture
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "en-US", "viewport": {"width": 1280, "height": 900}}
