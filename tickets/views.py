@@ -256,7 +256,7 @@ def ticket_list(request):
         "form": form,
         "page": page,
         # The filters' cached HTML: what was asked for (the agents to choose from are not in the key).
-        "filters_key": request.GET.urlencode(),
+        "filters_key": query.urlencode(),  # without the page, which the filters do not show
         # The rows' cached HTML: each ticket as last changed, and today (for "overdue").
         "rows_key": (timezone.localdate(), *page.versions),
         # None for each count when a search matched too many tickets to count them.
