@@ -11,6 +11,7 @@ The cache is Redis in production, shared by all workers; without REDIS_URL, each
 """
 
 import hashlib
+import logging
 import time
 from functools import cache
 from pathlib import Path
@@ -23,6 +24,16 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 CODE_SUFFIXES = {".html", ".py", ".mo"}
+logger = logging.getLogger(__name__)
+
+
+def _cache_call(operation, *args, default=None):
+    """A cache operation that fails softly: with Redis down, pages render uncached instead of failing."""
+    try:
+        return operation(*args)
+    except Exception:  # any cache backend error: logged, and the page goes on
+        logger.warning("The cache failed; rendering without it.", exc_info=True)
+        return default
 
 
 @cache
@@ -41,11 +52,12 @@ def code_version() -> str:
 def generation(name: str) -> int:
     """A value that changes with every ``bump(name)``: a key part for data that has no time of its
     last change (saved lists, say). If the cache loses it, a new one is drawn, never an old one."""
-    return caches["default"].get_or_set(f"generation:{name}", time.time_ns, None)
+    value = _cache_call(caches["default"].get_or_set, f"generation:{name}", time.time_ns, None)
+    return value if value is not None else time.time_ns()  # no cache: a key nobody will find again
 
 
 def bump(name: str) -> None:
-    caches["default"].set(f"generation:{name}", time.time_ns(), None)
+    _cache_call(caches["default"].set, f"generation:{name}", time.time_ns(), None)
 
 
 def fragment_key(name: str, user, *parts) -> str:
@@ -64,7 +76,12 @@ def cached_value(name: str, user, parts: tuple, compute):
     """Like ``cached_fragment`` for a value (a few counts, say) rather than HTML."""
     if settings.FRAGMENT_CACHE_SECONDS <= 0:
         return compute()
-    return caches["default"].get_or_set(fragment_key(name, user, *parts), compute, settings.FRAGMENT_CACHE_SECONDS)
+    key = fragment_key(name, user, *parts)
+    value = _cache_call(caches["default"].get, key)
+    if value is None:
+        value = compute()
+        _cache_call(caches["default"].set, key, value, settings.FRAGMENT_CACHE_SECONDS)
+    return value
 
 
 def cached_fragment(name: str, user, parts: tuple, render) -> SafeString:
@@ -72,9 +89,8 @@ def cached_fragment(name: str, user, parts: tuple, render) -> SafeString:
     if settings.FRAGMENT_CACHE_SECONDS <= 0:
         return mark_safe(str(render()))  # noqa: S308 - as below
     key = fragment_key(name, user, *parts)
-    store = caches["default"]
-    html = store.get(key)
+    html = _cache_call(caches["default"].get, key)
     if html is None:
         html = str(render())
-        store.set(key, html, settings.FRAGMENT_CACHE_SECONDS)
+        _cache_call(caches["default"].set, key, html, settings.FRAGMENT_CACHE_SECONDS)
     return mark_safe(html)  # noqa: S308 - rendered by our templates with autoescaping, stored as is

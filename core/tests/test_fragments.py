@@ -243,3 +243,33 @@ def test_the_facts_and_the_reply_fields_are_cached_but_errors_and_overdue_are_cu
         assert invalid.status_code == 400
         assert 'aria-invalid="true"' in invalid.content.decode().split('id="reply"', 1)[1]
         assert 'aria-invalid="true"' not in client.get(url).content.decode().split('id="reply"', 1)[1]
+
+
+def test_pages_render_without_the_cache_when_it_fails(client, ticket, agent, monkeypatch):
+    from django.core.cache import caches
+
+    class Down(Exception):
+        pass
+
+    def fail(*args, **kwargs):
+        raise Down("Redis is down")
+
+    store = caches["default"]
+    for operation in ("get", "set", "get_or_set"):
+        monkeypatch.setattr(store, operation, fail)
+    client.force_login(agent)
+
+    for url in (ticket.get_absolute_url(), reverse("dashboard"), reverse("tickets:list")):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    assert "Printer on floor 2 jams" in response.content.decode()
+
+
+def test_sessions_from_before_the_role_backend_stay_signed_in(client, agent):
+    from django.contrib.auth import BACKEND_SESSION_KEY
+
+    client.force_login(agent, backend="django.contrib.auth.backends.ModelBackend")
+    session = client.session
+    assert session[BACKEND_SESSION_KEY] == "django.contrib.auth.backends.ModelBackend"
+
+    assert client.get(reverse("tickets:analysis")).status_code == 200
