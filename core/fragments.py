@@ -12,12 +12,13 @@ The cache is Redis in production, shared by all workers; without REDIS_URL, each
 
 import hashlib
 import logging
-import time
+import secrets
 from functools import cache
 from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import transaction
 from django.urls import get_script_prefix
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -49,15 +50,26 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
-def generation(name: str) -> int:
+def _new_generation() -> str:
+    return secrets.token_hex(8)  # random, not a clock: unique even under a frozen test clock
+
+
+def generation(name: str) -> str:
     """A value that changes with every ``bump(name)``: a key part for data that has no time of its
     last change (saved lists, say). If the cache loses it, a new one is drawn, never an old one."""
-    value = _cache_call(caches["default"].get_or_set, f"generation:{name}", time.time_ns, None)
-    return value if value is not None else time.time_ns()  # no cache: a key nobody will find again
+    value = _cache_call(caches["default"].get_or_set, f"generation:{name}", _new_generation, None)
+    return value if value is not None else _new_generation()  # no cache: a key nobody will find again
 
 
 def bump(name: str) -> None:
-    _cache_call(caches["default"].set, f"generation:{name}", time.time_ns(), None)
+    """A new generation now, and again once the current transaction commits: a page read between the
+    two may have cached what was there before the commit, under the first one."""
+
+    def renew() -> None:
+        _cache_call(caches["default"].set, f"generation:{name}", _new_generation(), None)
+
+    renew()
+    transaction.on_commit(renew)
 
 
 def fragment_key(name: str, user, *parts) -> str:

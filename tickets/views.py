@@ -14,7 +14,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from core.fragments import cached_value
+from core.fragments import cached_value, generation
 from tickets import problem_sources, services
 from tickets.forms import (
     AttachmentForm,
@@ -85,18 +85,25 @@ def dashboard(request):
         if source is not None:
             events = events.filter(source.subtree_filter("ticket__problem_source__"))
     events = events.order_by("-created_at", "-pk")
-    newest = events.values_list("pk", flat=True).first()
+    # Every workflow in tickets.services renews this generation when it changes a ticket (and again
+    # when its transaction commits), so the dashboard's cached parts stay as they are until then.
+    tickets_changed = generation("tickets")
     context = {
-        # The history's cached HTML is keyed by its newest event (a new one changes every page), the
-        # page, the filter and, for employees, whose tickets they are; the rows are read on a miss.
-        "history_key": (newest, _page_number(request), source and source.pk, None if user.is_agent else user.pk),
+        # The history's cached HTML: the page, the filter and, for employees, whose tickets they are;
+        # its rows are read on a miss only.
+        "history_key": (
+            tickets_changed,
+            _page_number(request),
+            source and source.pk,
+            None if user.is_agent else user.pk,
+        ),
         "history": SimpleLazyObject(lambda: _history_page(request, events)),
+        "tickets_changed": tickets_changed,
     }
     if user.is_agent:
         context.update(
-            counters=_agent_counters(user, newest if source is None else None),
-            # Queued tickets change only with an event; filtered, the newest event is the subtree's.
-            queue_key=(newest, user.pk, timezone.localdate()) if source is None and newest else None,
+            counters=_agent_counters(user, tickets_changed),
+            queue_key=(tickets_changed, user.pk, timezone.localdate()),
             queue=Ticket.objects.open()
             .filter(assignee=user)
             .defer("description")
@@ -118,13 +125,12 @@ def dashboard(request):
     return render(request, "tickets/dashboard.html", context)
 
 
-def _agent_counters(user, newest_event: int | None) -> dict[str, int]:
+def _agent_counters(user, tickets_changed: str) -> dict[str, int]:
     """Open, unassigned, mine and overdue tickets.
 
     Open tickets only: a partial index holds just them, so this reads a few thousand index entries
-    however many closed tickets pile up (migration 0003, ticket_open_assignee_due). Every new ticket
-    and every change of status, assignee or due date is an event, so the counts stay the same until
-    the newest event (``newest_event``, of all tickets) or the day changes: cached under those.
+    however many closed tickets pile up (migration 0003, ticket_open_assignee_due). Cached until a
+    ticket changes (``tickets_changed``, the generation the services renew) or the day does.
     """
     today = timezone.localdate()
 
@@ -136,9 +142,7 @@ def _agent_counters(user, newest_event: int | None) -> dict[str, int]:
             overdue=Count("pk", filter=Q(due_date__lt=today)),
         )
 
-    if newest_event is None:  # no events, or only a subtree's newest is known: count
-        return count()
-    return cached_value("agent-counters", user, (newest_event, today, user.pk), count)
+    return cached_value("agent-counters", user, (tickets_changed, today, user.pk), count)
 
 
 # --- Ticket list ----------------------------------------------------------------------------------

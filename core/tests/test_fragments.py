@@ -248,11 +248,11 @@ def test_the_facts_and_the_reply_fields_are_cached_but_errors_and_overdue_are_cu
 def test_pages_render_without_the_cache_when_it_fails(client, ticket, agent, monkeypatch):
     from django.core.cache import caches
 
-    class Down(Exception):
+    class DownError(Exception):
         pass
 
     def fail(*args, **kwargs):
-        raise Down("Redis is down")
+        raise DownError("Redis is down")
 
     store = caches["default"]
     for operation in ("get", "set", "get_or_set"):
@@ -273,3 +273,31 @@ def test_sessions_from_before_the_role_backend_stay_signed_in(client, agent):
     assert session[BACKEND_SESSION_KEY] == "django.contrib.auth.backends.ModelBackend"
 
     assert client.get(reverse("tickets:analysis")).status_code == 200
+
+
+def test_a_generation_is_renewed_at_once_and_again_when_the_change_commits(db, django_capture_on_commit_callbacks):
+    before = fragments.generation("tickets")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        fragments.bump("tickets")
+    during = fragments.generation("tickets")
+    for callback in callbacks:
+        callback()  # the commit: a page read in between may have cached the old data under ``during``
+
+    assert len({before, during, fragments.generation("tickets")}) == 3
+
+
+def test_every_ticket_workflow_renews_the_tickets_generation(ticket, agent, employee):
+    seen = {fragments.generation("tickets")}
+    log = check_upload(SimpleUploadedFile("log.txt", b"jam\n", content_type="text/plain"))
+    for change in (
+        lambda: services.ticket_comment(ticket=ticket, author=employee, body="Still jams."),
+        lambda: services.ticket_take(ticket=ticket, agent=agent),
+        lambda: services.ticket_update(ticket=ticket, actor=agent, status="waiting"),
+        lambda: services.ticket_attach(ticket=ticket, user=employee, files=[log]),
+        lambda: services.ticket_close(ticket=ticket, user=employee),
+    ):
+        change()
+        ticket.refresh_from_db()
+        seen.add(fragments.generation("tickets"))
+
+    assert len(seen) == 6
