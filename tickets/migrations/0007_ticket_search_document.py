@@ -15,12 +15,20 @@ cascading deletes):
   never edits comments, the admin and cascading deletes may).
 
 ``strip()`` drops word positions: prefix matching does not need them, and without them a ticket with
-a long history stays far below PostgreSQL's 1 MB limit for a ``tsvector``. The per-field indexes of
+a long history stays far below PostgreSQL's 1 MB limit for a ``tsvector``. Far, not always: a ticket
+whose comments hold hundreds of thousands of distinct tokens (pasted logs, GUIDs) would reach it, and
+then every further comment would fail. So a rebuilt document reads at most COMMENT_CHARS characters of
+the comments (the first ones), and an append that would pass the limit rebuilds instead: such a
+ticket's later words are not in the document, and no comment is ever refused for it. The per-field indexes of
 migration 0003 stay: employees must not match internal notes, so their searches do not use this column,
 and neither do the rare terms a stripped document cannot match (``tickets.search.is_one_lexeme``).
 """
 
 from django.db import migrations
+
+COMMENT_CHARS = 200_000
+"""Characters of a ticket's comments a rebuilt document reads: even distinct short tokens in 4-byte
+characters stay under the 1 MB limit of a tsvector."""
 
 INSTALL = """
 -- A ticket's whole document, for the tickets trigger and the rebuilds after comment changes. The
@@ -30,7 +38,7 @@ CREATE FUNCTION tickets_search_document(p_ticket bigint, p_title text, p_descrip
 RETURNS tsvector LANGUAGE sql STABLE AS $$
     SELECT strip(to_tsvector('simple'::regconfig, coalesce(p_title, '') || ' ' || coalesce(p_description, '')))
         || coalesce(
-            (SELECT strip(to_tsvector('simple'::regconfig, string_agg(c.body, ' ')))
+            (SELECT strip(to_tsvector('simple'::regconfig, left(string_agg(c.body, ' ' ORDER BY c.id), %(chars)s)))
              FROM tickets_comment AS c WHERE c.ticket_id = p_ticket),
             ''::tsvector)
 $$;
@@ -54,13 +62,20 @@ BEGIN
     -- Only the transition tables this trigger's event has are referenced in each branch.
     IF TG_OP = 'INSERT' THEN
         -- New words only: the union of lexemes, so appending equals rebuilding, for a fraction of the cost.
-        UPDATE tickets_ticket AS t
-            SET search_document = coalesce(t.search_document, ''::tsvector) || added.document
-            FROM (
-                SELECT ticket_id, strip(to_tsvector('simple'::regconfig, string_agg(body, ' '))) AS document
-                FROM new_rows GROUP BY ticket_id
-            ) AS added
-            WHERE t.id = added.ticket_id;
+        BEGIN
+            UPDATE tickets_ticket AS t
+                SET search_document = coalesce(t.search_document, ''::tsvector) || added.document
+                FROM (
+                    SELECT ticket_id, strip(to_tsvector('simple'::regconfig, string_agg(body, ' '))) AS document
+                    FROM new_rows GROUP BY ticket_id
+                ) AS added
+                WHERE t.id = added.ticket_id;
+        EXCEPTION WHEN program_limit_exceeded THEN
+            -- Past the 1 MB limit of a tsvector: rebuild from the first COMMENT_CHARS characters.
+            UPDATE tickets_ticket AS t
+                SET search_document = tickets_search_document(t.id, t.title, t.description)
+                WHERE t.id IN (SELECT ticket_id FROM new_rows);
+        END;
     ELSIF TG_OP = 'DELETE' THEN
         -- Removing a comment's words could remove a word another comment still has: rebuild.
         UPDATE tickets_ticket AS t
@@ -99,7 +114,8 @@ UPDATE tickets_ticket AS t
         || coalesce(c.document, ''::tsvector)
     FROM tickets_ticket AS t2
     LEFT JOIN (
-        SELECT ticket_id, strip(to_tsvector('simple'::regconfig, string_agg(body, ' '))) AS document
+        SELECT ticket_id,
+            strip(to_tsvector('simple'::regconfig, left(string_agg(body, ' ' ORDER BY id), %(chars)s))) AS document
         FROM tickets_comment GROUP BY ticket_id
     ) AS c ON c.ticket_id = t2.id
     WHERE t.id = t2.id
@@ -117,6 +133,10 @@ DROP FUNCTION IF EXISTS tickets_search_document(bigint, text, text);
 DROP INDEX IF EXISTS ticket_agent_search;
 ALTER TABLE tickets_ticket DROP COLUMN IF EXISTS search_document;
 """
+
+
+INSTALL = INSTALL.replace("%(chars)s", str(COMMENT_CHARS))
+BACK_FILL = BACK_FILL.replace("%(chars)s", str(COMMENT_CHARS))
 
 
 def back_fill(schema_editor) -> None:

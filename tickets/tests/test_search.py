@@ -505,3 +505,23 @@ def test_agent_search_can_use_the_documents_gin_index(corpus, agent):
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "ticket_agent_search" in plan
+
+
+@pg
+def test_a_ticket_with_a_huge_history_still_takes_comments_and_stays_searchable(ticket, agent, employee):
+    import secrets
+
+    from tickets.models import Comment
+
+    def log_paste() -> str:  # 20,000 characters of distinct tokens, as a pasted log of GUIDs would be
+        return " ".join(secrets.token_hex(6) for _ in range(1538))[:20000]
+
+    # 60 comments in one statement: about 1.2 million characters of distinct words, beyond 1 MB.
+    Comment.objects.bulk_create(Comment(ticket=ticket, author=agent, body=log_paste()) for _ in range(60))
+    services.ticket_comment(ticket=ticket, author=employee, body="Any news about the zeppelinfaktor?")
+
+    assert Comment.objects.filter(ticket=ticket).count() == 61
+    assert found("printer jams", agent) == {ticket.title}  # the title and description are always in it
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT length(search_document) FROM tickets_ticket WHERE id = %s", [ticket.pk])
+        assert cursor.fetchone()[0] > 10_000  # the first comments' words, up to COMMENT_CHARS
