@@ -15,6 +15,7 @@ from core.forms import StyledFormMixin
 from tickets import analysis, problem_sources
 from tickets.attachments import ALLOWED_EXTENSIONS, CheckedFile, check_upload
 from tickets.models import ProblemSource, SavedTicketFilter, Ticket
+from tickets.search import search_terms
 from tickets.widgets import ProblemSourceSearchInput
 
 
@@ -287,6 +288,8 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
         """Whether a valid filter narrows the list (optionally not counting the status)."""
         data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
         ignored = (*self.NOT_FILTERS, "status") if besides_status else self.NOT_FILTERS
+        if data.get("q") and not search_terms(data["q"]):
+            ignored = (*ignored, "q")  # no word to search for ("!!!"): it narrows nothing
         return any(data.get(name) not in (None, "", []) for name in self.fields if name not in ignored)
 
     def more_filters_used(self) -> bool:

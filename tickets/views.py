@@ -25,6 +25,7 @@ from tickets.forms import (
     TicketUpdateForm,
 )
 from tickets.models import Attachment, ProblemSource, Ticket, TicketEvent, TicketStatusCount
+from tickets.search import search_terms
 from tickets.timeline import label_events
 from tickets.widgets import ProblemSourceSearchInput, node_path
 
@@ -201,7 +202,7 @@ def _status_counts(user, form: TicketFilterForm) -> dict[str, int] | None:
     if user.is_agent and not form.narrows(besides_status=True):
         return TicketStatusCount.counts()  # all tickets: kept by triggers, not counted per request
     tickets = form.filter(Ticket.objects.visible_to(user), with_status=False).order_by()
-    searched = form.is_bound and form.cleaned_data.get("q")
+    searched = form.is_bound and search_terms(form.cleaned_data.get("q") or "")  # "!!!" searches nothing
     if searched:
         first = tickets.values("pk")[: SEARCH_COUNT_LIMIT + 1]
         tickets = Ticket.objects.filter(pk__in=first).order_by()

@@ -26,6 +26,19 @@ BEGIN
             FROM (SELECT status, count(*) AS n FROM old_rows GROUP BY status) AS gone
             WHERE c.status = gone.status;
     ELSE
+        -- Lock the rows this change touches in one order (by status) first: two transactions moving
+        -- tickets in opposite directions (waiting -> in progress, in progress -> waiting) would
+        -- otherwise lock the same two rows in opposite orders and deadlock.
+        PERFORM 1 FROM tickets_ticketstatuscount
+            WHERE status IN (
+                SELECT status FROM (
+                    SELECT status, 1 AS delta FROM new_rows
+                    UNION ALL
+                    SELECT status, -1 AS delta FROM old_rows
+                ) AS moved
+                GROUP BY status HAVING sum(delta) <> 0
+            )
+            ORDER BY status FOR UPDATE;
         -- Statuses that lost tickets are decremented, those that gained are upserted: disjoint rows.
         WITH changes AS (
             SELECT status, sum(delta) AS delta FROM (

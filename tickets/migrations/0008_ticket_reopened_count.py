@@ -33,6 +33,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Backwards, removing the column rebuilds the table on SQLite: restore the triggers then.
+        migrations.RunPython(migrations.RunPython.noop, status_counts.restore_sqlite_triggers, elidable=False),
         migrations.AddField(
             model_name="ticket",
             name="reopened_count",

@@ -222,3 +222,14 @@ def test_an_empty_list_shows_zero_on_every_tab(client, agent, employee, tree):
     assert set(status_tabs(response).values()) == {0}
     assert response.context["open_count"] == 0
     assert "{}" not in response.content.decode()
+
+
+def test_a_search_without_words_counts_like_no_search(client, small_count_limit, agent, employee, tree):
+    printer_tickets(employee, tree, [Status.CLOSED] * 7)
+    client.force_login(agent)
+
+    response = client.get(reverse("tickets:list"), {"q": "!!! ..."})
+
+    assert status_tabs(response)[Status.CLOSED] == 7
+    assert not response.context["total_capped"]
+    assert "More than" not in response.content.decode()
