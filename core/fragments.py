@@ -28,13 +28,13 @@ CODE_SUFFIXES = {".html", ".py", ".mo"}
 logger = logging.getLogger(__name__)
 
 
-def _cache_call(operation, *args, default=None):
-    """A cache operation that fails softly: with Redis down, pages render uncached instead of failing."""
+def _cache_call(operation, *args):
+    """A cache operation that fails softly (None): with Redis down, pages render uncached."""
     try:
         return operation(*args)
     except Exception:  # any cache backend error: logged, and the page goes on
         logger.warning("The cache failed; rendering without it.", exc_info=True)
-        return default
+        return None
 
 
 @cache
@@ -85,7 +85,8 @@ def fragment_key(name: str, user, *parts) -> str:
 
 
 def cached_value(name: str, user, parts: tuple, compute):
-    """Like ``cached_fragment`` for a value (a few counts, say) rather than HTML."""
+    """The value (a few counts, rendered HTML) from the cache, or ``compute()``'s, stored for the next
+    reader; computed every time with FRAGMENT_CACHE_SECONDS 0."""
     if settings.FRAGMENT_CACHE_SECONDS <= 0:
         return compute()
     key = fragment_key(name, user, *parts)
@@ -98,11 +99,5 @@ def cached_value(name: str, user, parts: tuple, compute):
 
 def cached_fragment(name: str, user, parts: tuple, render) -> SafeString:
     """The fragment's HTML from the cache, or ``render()``'s, stored for the next reader."""
-    if settings.FRAGMENT_CACHE_SECONDS <= 0:
-        return mark_safe(str(render()))  # noqa: S308 - as below
-    key = fragment_key(name, user, *parts)
-    html = _cache_call(caches["default"].get, key)
-    if html is None:
-        html = str(render())
-        _cache_call(caches["default"].set, key, html, settings.FRAGMENT_CACHE_SECONDS)
+    html = cached_value(name, user, parts, lambda: str(render()))
     return mark_safe(html)  # noqa: S308 - rendered by our templates with autoescaping, stored as is

@@ -284,20 +284,28 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
 
     NOT_FILTERS = ("sort", "per_page")
 
+    @property
+    def valid(self) -> dict:
+        """The valid filters (all of them unset before validation, or for an unbound form)."""
+        return self.cleaned_data if hasattr(self, "cleaned_data") else {}
+
+    def search_words(self) -> list[str]:
+        """The words searched for; none for a query without any ("!!!")."""
+        return search_terms(self.valid.get("q") or "")
+
     def narrows(self, *, besides_status: bool = False) -> bool:
         """Whether a valid filter narrows the list (optionally not counting the status)."""
-        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
         ignored = (*self.NOT_FILTERS, "status") if besides_status else self.NOT_FILTERS
-        if data.get("q") and not search_terms(data["q"]):
-            ignored = (*ignored, "q")  # no word to search for ("!!!"): it narrows nothing
-        return any(data.get(name) not in (None, "", []) for name in self.fields if name not in ignored)
+        if not self.search_words():
+            ignored = (*ignored, "q")  # no word to search for: it narrows nothing
+        return any(self.valid.get(name) not in (None, "", []) for name in self.fields if name not in ignored)
 
     def more_filters_used(self) -> bool:
         return any(self.data.get(name) for name in self.MORE_FILTERS if name in self.fields)
 
     def filter(self, tickets, *, with_status: bool = True):
         """Apply the valid filters to ``tickets``; invalid ones are reported by the form and skipped."""
-        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        data = self.valid
         statuses = (data.get("status") or []) if with_status else []
         if "open" in statuses:
             statuses = {*statuses, *Ticket.Status.open_values()} - {"open"}
@@ -362,7 +370,7 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
 
         Call after ``is_valid()``. Saved lists store this, so equal filters give equal strings.
         """
-        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        data = self.valid
         defaults = {"sort": "-created", "per_page": self.PAGE_SIZES[0]}
         pairs = []
         for name in self.fields:
@@ -378,11 +386,11 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
         return urlencode(pairs)
 
     def ordering(self) -> tuple[str, ...]:
-        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        data = self.valid
         return self.SORTS[data.get("sort") or "-created"]
 
     def page_size(self) -> int:
-        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        data = self.valid
         return data.get("per_page") or self.PAGE_SIZES[0]
 
 

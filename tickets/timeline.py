@@ -20,11 +20,15 @@ from tickets.models import ProblemSource, Ticket, TicketEvent
 Kind = TicketEvent.Kind
 
 
-def _choice_label(choices, value: str) -> str:
+def choice_label(choices, value: str | int) -> str:
+    """A choice's label by enum lookup, for stored values (events keep "3") and field values (3) alike;
+    unknown values as they are. Cheaper than get_FOO_display(), which hashes every lazy label per call."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
     try:
-        return str(choices(int(value) if value.isdigit() else value).label)
+        return str(choices(value).label)
     except ValueError:
-        return value
+        return str(value)
 
 
 def _ids(events, kind) -> set[int]:
@@ -45,9 +49,9 @@ def label_events(events: list[TicketEvent]) -> list[TicketEvent]:
 
     def label(kind: str, value: str) -> str:
         if kind == Kind.STATUS:
-            return _choice_label(Ticket.Status, value)
+            return choice_label(Ticket.Status, value)
         if kind == Kind.PRIORITY:
-            return _choice_label(Ticket.Priority, value)
+            return choice_label(Ticket.Priority, value)
         if kind == Kind.ASSIGNMENT:
             if not value:
                 return _("nobody")

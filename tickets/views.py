@@ -25,7 +25,6 @@ from tickets.forms import (
     TicketUpdateForm,
 )
 from tickets.models import Attachment, ProblemSource, Ticket, TicketEvent, TicketStatusCount
-from tickets.search import search_terms
 from tickets.timeline import label_events
 from tickets.widgets import ProblemSourceSearchInput, node_path
 
@@ -202,7 +201,7 @@ def _status_counts(user, form: TicketFilterForm) -> dict[str, int] | None:
     if user.is_agent and not form.narrows(besides_status=True):
         return TicketStatusCount.counts()  # all tickets: kept by triggers, not counted per request
     tickets = form.filter(Ticket.objects.visible_to(user), with_status=False).order_by()
-    searched = form.is_bound and search_terms(form.cleaned_data.get("q") or "")  # "!!!" searches nothing
+    searched = bool(form.search_words())
     if searched:
         first = tickets.values("pk")[: SEARCH_COUNT_LIMIT + 1]
         tickets = Ticket.objects.filter(pk__in=first).order_by()
@@ -213,7 +212,7 @@ def _status_counts(user, form: TicketFilterForm) -> dict[str, int] | None:
 def _list_total(form: TicketFilterForm, tickets: QuerySet, counts: dict[str, int] | None) -> int:
     """How many tickets the list shows: the chosen statuses' counts, or for a search with more
     matches than SEARCH_COUNT_LIMIT, at most one more than the limit."""
-    chosen = form.cleaned_data.get("status") if form.is_bound else None
+    chosen = form.valid.get("status")
     if counts is None:
         if not chosen:
             return SEARCH_COUNT_LIMIT + 1  # too many matches, whatever their status
@@ -273,7 +272,7 @@ def ticket_list(request):
         "count_limit": SEARCH_COUNT_LIMIT,
         "query": query.urlencode(),
         "status_query": status_query.urlencode(),
-        "selected_statuses": form.cleaned_data.get("status", []) if form.is_bound else [],
+        "selected_statuses": form.valid.get("status", []),
         "save_form": SavedTicketFilterForm(owner=request.user, initial={"query": query.urlencode()})
         if request.user.is_agent
         else None,

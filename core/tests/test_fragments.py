@@ -1,13 +1,22 @@
 """Cached fragments: served again while nothing they show has changed, never to the wrong reader."""
 
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import time_machine
+from django.contrib.auth import BACKEND_SESSION_KEY
+from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone, translation
 
 from core import fragments
 from tickets import services
 from tickets.attachments import check_upload
+from tickets.models import SavedTicketFilter
 
 
 def timeline_of(html: str) -> str:
@@ -62,8 +71,6 @@ def test_each_language_and_the_teams_tab_get_their_own_copy(client, ticket, agen
 
 
 def test_the_key_names_role_language_time_zone_prefix_and_code(agent, employee, settings):
-    from django.utils import timezone, translation
-
     base = fragments.fragment_key("timeline", agent, 1, "2026-01-01")
     assert base == fragments.fragment_key("timeline", agent, 1, "2026-01-01")
     assert base != fragments.fragment_key("timeline", employee, 1, "2026-01-01")
@@ -130,8 +137,6 @@ def test_zero_seconds_renders_every_time(client, ticket, agent, settings):
 
 
 def test_the_list_filters_are_cached_per_query_but_never_the_save_forms_token(client, ticket, agent, second_agent):
-    import re
-
     client.force_login(agent)
     url = reverse("tickets:list")
 
@@ -149,11 +154,6 @@ def test_the_list_filters_are_cached_per_query_but_never_the_save_forms_token(cl
 
 
 def test_the_agent_counters_follow_every_change_and_the_day(client, tree, employee, agent):
-    from datetime import date, datetime, timedelta
-    from zoneinfo import ZoneInfo
-
-    import time_machine
-
     def counters() -> dict:
         return client.get(reverse("dashboard")).context["counters"]
 
@@ -205,8 +205,6 @@ def test_the_queue_and_my_open_tickets_follow_changes(client, ticket, tree, empl
 
 
 def test_the_sidebars_saved_lists_follow_every_save_and_delete(client, agent, second_agent):
-    from tickets.models import SavedTicketFilter
-
     def sidebar() -> str:
         return client.get(reverse("dashboard")).content.decode().split("Saved lists", 1)[1].split("</nav>", 1)[0]
 
@@ -222,11 +220,6 @@ def test_the_sidebars_saved_lists_follow_every_save_and_delete(client, agent, se
 
 
 def test_the_facts_and_the_reply_fields_are_cached_but_errors_and_overdue_are_current(client, ticket, agent):
-    from datetime import date, datetime, timedelta
-    from zoneinfo import ZoneInfo
-
-    import time_machine
-
     client.force_login(agent)
     url = ticket.get_absolute_url()
     morning = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
@@ -246,8 +239,6 @@ def test_the_facts_and_the_reply_fields_are_cached_but_errors_and_overdue_are_cu
 
 
 def test_pages_render_without_the_cache_when_it_fails(client, ticket, agent, monkeypatch):
-    from django.core.cache import caches
-
     class DownError(Exception):
         pass
 
@@ -266,8 +257,6 @@ def test_pages_render_without_the_cache_when_it_fails(client, ticket, agent, mon
 
 
 def test_sessions_from_before_the_role_backend_stay_signed_in(client, agent):
-    from django.contrib.auth import BACKEND_SESSION_KEY
-
     client.force_login(agent, backend="django.contrib.auth.backends.ModelBackend")
     session = client.session
     assert session[BACKEND_SESSION_KEY] == "django.contrib.auth.backends.ModelBackend"

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from core.fragments import cached_value, generation
 from tickets.markdown import render_markdown
 from tickets.models import SavedTicketFilter, Ticket
+from tickets.timeline import choice_label
 
 register = template.Library()
 
@@ -17,9 +18,8 @@ PRIORITY_ICONS = {3: "bi-arrow-up", 1: "bi-arrow-down"}
 def status_badge(ticket) -> str:
     """The ticket's status as a coloured badge (CSS: status-<value>). A filter rather than an
     include: lists show one per row."""
-    return format_html(
-        '<span class="badge status-badge status-{}">{}</span>', ticket.status, label(Ticket.Status, ticket.status)
-    )
+    label = choice_label(Ticket.Status, ticket.status)
+    return format_html('<span class="badge status-badge status-{}">{}</span>', ticket.status, label)
 
 
 @register.filter
@@ -30,16 +30,8 @@ def priority_badge(ticket) -> str:
         ticket.priority,
         _("Priority"),
         PRIORITY_ICONS.get(ticket.priority, "bi-dash"),
-        label(Ticket.Priority, ticket.priority),
+        choice_label(Ticket.Priority, ticket.priority),
     )
-
-
-def label(choices, value) -> str:
-    """A choice's label by enum lookup (get_FOO_display() hashes every lazy label on each call)."""
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return str(value)
 
 
 @register.filter

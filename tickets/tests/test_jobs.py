@@ -264,19 +264,28 @@ def test_inactive_assignee_means_it_staff_are_reminded(ticket, agent, mailoutbox
     assert [message.to for message in mailoutbox] == [[agent.email]]
 
 
+def attached_file(ticket, person, content: bytes) -> Path:
+    log = check_upload(SimpleUploadedFile("log.txt", content, content_type="text/plain"))
+    services.ticket_attach(ticket=ticket, user=person, files=[log])
+    return Path(Attachment.objects.get(ticket=ticket).file.path)
+
+
+def make_old(*paths: Path) -> None:
+    """Last modified two days ago: past the prune's one-day grace."""
+    two_days_ago = (timezone.now() - timedelta(days=2)).timestamp()
+    for path in paths:
+        os.utime(path, (two_days_ago, two_days_ago))
+
+
 def test_prune_deletes_attachment_files_no_attachment_names_once_they_are_a_day_old(ticket, employee):
-    log = check_upload(SimpleUploadedFile("log.txt", b"paper jam at tray 2\n", content_type="text/plain"))
-    services.ticket_attach(ticket=ticket, user=employee, files=[log])
-    kept = Path(Attachment.objects.get().file.path)
+    kept = attached_file(ticket, employee, b"paper jam at tray 2\n")
     root = Path(settings.ATTACHMENT_ROOT)
     orphan = root / "2026" / "01" / "0123456789abcdef0123456789abcdef"  # a rolled-back upload
     orphan.parent.mkdir(parents=True, exist_ok=True)
     orphan.write_bytes(b"never committed")
     fresh = root / "2026" / "01" / "fedcba9876543210fedcba9876543210"  # an upload still in progress
     fresh.write_bytes(b"committing right now")
-    day_ago = (timezone.now() - timedelta(days=2)).timestamp()
-    for path in (kept, orphan):
-        os.utime(path, (day_ago, day_ago))
+    make_old(kept, orphan)
 
     result = jobs.prune()
 
@@ -287,12 +296,9 @@ def test_prune_deletes_attachment_files_no_attachment_names_once_they_are_a_day_
 
 
 def test_deleting_a_ticket_lets_prune_remove_its_files(ticket, employee):
-    log = check_upload(SimpleUploadedFile("log.txt", b"secret\n", content_type="text/plain"))
-    services.ticket_attach(ticket=ticket, user=employee, files=[log])
-    path = Path(Attachment.objects.get().file.path)
+    path = attached_file(ticket, employee, b"secret\n")
     ticket.delete()
-    day_ago = (timezone.now() - timedelta(days=2)).timestamp()
-    os.utime(path, (day_ago, day_ago))
+    make_old(path)
 
     assert jobs.prune().files_deleted == 1
     assert not path.exists()

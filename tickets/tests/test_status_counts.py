@@ -23,10 +23,11 @@ def kept() -> dict[str, int]:
     return {status: count for status, count in TicketStatusCount.counts().items() if count}
 
 
-def bulk(employee, tree, statuses):
+def bulk(employee, tree, statuses, *, title: str = "Ticket"):
+    """One ticket per status, titled "<title> 0", "<title> 1", …, in one INSERT."""
     return Ticket.objects.bulk_create(
-        Ticket(requester=employee, problem_source=tree["software"], title=f"T{n}", description="d", status=status)
-        for n, status in enumerate(statuses)
+        Ticket(requester=employee, problem_source=tree["software"], title=f"{title} {n}", description="d", status=s)
+        for n, s in enumerate(statuses)
     )
 
 
@@ -153,10 +154,7 @@ def small_count_limit(monkeypatch):
 
 
 def printer_tickets(employee, tree, statuses):
-    Ticket.objects.bulk_create(
-        Ticket(requester=employee, problem_source=tree["software"], title=f"Printer {n}", description="d", status=s)
-        for n, s in enumerate(statuses)
-    )
+    bulk(employee, tree, statuses, title="Printer")
 
 
 def test_a_search_with_more_matches_than_the_limit_says_more_than(client, small_count_limit, agent, employee, tree):
