@@ -22,8 +22,7 @@ def attachment_root(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    """Each test starts with an empty cache: cached fragments are keyed by data that tests repeat
-    (the same primary keys, a frozen clock)."""
+    """Each test starts with an empty cache (cached sessions and the health check use it)."""
     from django.core.cache import caches
 
     caches["default"].clear()

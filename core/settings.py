@@ -92,10 +92,6 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
-# How long rendered fragments (timeline, history, list rows) stay cached; see core/fragments.py.
-# Their keys change with the data they show, so this only bounds how long a renamed person or
-# problem source may show its old name. 0 renders every time.
-FRAGMENT_CACHE_SECONDS = env_int("FRAGMENT_CACHE_SECONDS", 600)
 
 # --- Applications -------------------------------------------------------------------------------
 

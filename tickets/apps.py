@@ -6,6 +6,3 @@ class TicketsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "tickets"
     verbose_name = _("Tickets")
-
-    def ready(self):
-        from tickets import signals  # noqa: F401 - connects the receivers

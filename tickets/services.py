@@ -13,7 +13,6 @@ from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core.fragments import bump
 from teams_app.notifications import notify
 from tickets.attachments import CheckedFile
 from tickets.models import Attachment, Comment, ProblemSource, Ticket, TicketEvent
@@ -58,18 +57,12 @@ def _attach(ticket: Ticket, actor, files: Iterable[CheckedFile], *, comment=None
     return events
 
 
-def _changed() -> None:
-    """Dashboards cache their counters, queues and histories under this generation (tickets.views)."""
-    bump("tickets")
-
-
 def _save_change(ticket: Ticket, events: list[TicketEvent], now) -> None:
     """Save a changed ticket with the events that record the change and announce them."""
     ticket.updated_at = now
     ticket.save()
     TicketEvent.objects.bulk_create(events)
     notify(events, ticket=ticket)
-    _changed()
 
 
 def _lock(ticket: Ticket) -> Ticket:
@@ -103,7 +96,6 @@ def ticket_create(
     events += _attach(ticket, requester, files, at=now)
     TicketEvent.objects.bulk_create(events)
     notify(events, ticket=ticket)
-    _changed()
     return ticket
 
 
@@ -125,7 +117,6 @@ def ticket_comment(*, ticket: Ticket, author, body: str, is_internal: bool = Fal
         changes["first_response_at"] = Coalesce("first_response_at", Value(now))
     Ticket.objects.filter(pk=ticket.pk).update(**changes)
     notify(events, ticket=ticket)
-    _changed()
     return comment
 
 
@@ -239,7 +230,6 @@ def ticket_attach(*, ticket: Ticket, user, files: Iterable[CheckedFile]) -> list
     events = _attach(ticket, user, files, at=now)
     TicketEvent.objects.bulk_create(events)
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
-    _changed()
     return events
 
 

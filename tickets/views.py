@@ -9,12 +9,10 @@ from django.db.models import Count, F, Q, QuerySet
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.functional import SimpleLazyObject
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from core.fragments import cached_value, generation
 from tickets import problem_sources, services
 from tickets.forms import (
     AttachmentForm,
@@ -85,25 +83,10 @@ def dashboard(request):
         if source is not None:
             events = events.filter(source.subtree_filter("ticket__problem_source__"))
     events = events.order_by("-created_at", "-pk")
-    # Every workflow in tickets.services renews this generation when it changes a ticket (and again
-    # when its transaction commits), so the dashboard's cached parts stay as they are until then.
-    tickets_changed = generation("tickets")
-    context = {
-        # The history's cached HTML: the page, the filter and, for employees, whose tickets they are;
-        # its rows are read on a miss only.
-        "history_key": (
-            tickets_changed,
-            _page_number(request),
-            source and source.pk,
-            None if user.is_agent else user.pk,
-        ),
-        "history": SimpleLazyObject(lambda: _history_page(request, events)),
-        "tickets_changed": tickets_changed,
-    }
+    context = {"history": _history_page(request, events)}
     if user.is_agent:
         context.update(
-            counters=_agent_counters(user, tickets_changed),
-            queue_key=(tickets_changed, user.pk, timezone.localdate()),
+            counters=_agent_counters(user),
             queue=Ticket.objects.open()
             .filter(assignee=user)
             .defer("description")
@@ -125,24 +108,18 @@ def dashboard(request):
     return render(request, "tickets/dashboard.html", context)
 
 
-def _agent_counters(user, tickets_changed: str) -> dict[str, int]:
+def _agent_counters(user) -> dict[str, int]:
     """Open, unassigned, mine and overdue tickets.
 
     Open tickets only: a partial index holds just them, so this reads a few thousand index entries
-    however many closed tickets pile up (migration 0003, ticket_open_assignee_due). Cached until a
-    ticket changes (``tickets_changed``, the generation the services renew) or the day does.
+    however many closed tickets pile up (migration 0003, ticket_open_assignee_due).
     """
-    today = timezone.localdate()
-
-    def count() -> dict[str, int]:
-        return Ticket.objects.open().aggregate(
-            open=Count("pk"),
-            unassigned=Count("pk", filter=Q(assignee__isnull=True)),
-            mine=Count("pk", filter=Q(assignee=user)),
-            overdue=Count("pk", filter=Q(due_date__lt=today)),
-        )
-
-    return cached_value("agent-counters", user, (tickets_changed, today, user.pk), count)
+    return Ticket.objects.open().aggregate(
+        open=Count("pk"),
+        unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+        mine=Count("pk", filter=Q(assignee=user)),
+        overdue=Count("pk", filter=Q(due_date__lt=timezone.localdate())),
+    )
 
 
 # --- Ticket list ----------------------------------------------------------------------------------
@@ -164,16 +141,11 @@ class DeferredJoinPaginator(Paginator):
     The id query walks the sort index alone, so page 2,000 costs little more than page 1, instead of
     joining requesters, assignees and problem sources for the 50,000 rows an OFFSET skips. The total
     may be given (the list knows it from the status counts) to save a COUNT over the same rows.
-
-    ``page.versions`` holds each row's id and ``version_field`` (when it last changed), read by id
-    after the ids (an OFFSET over a column outside the sort index would read every skipped row); the
-    rows themselves are a lazy queryset, read only if the page draws them (its cached rows may not).
     """
 
-    def __init__(self, object_list, per_page, *, load, version_field: str, count=None, **kwargs):
+    def __init__(self, object_list, per_page, *, load, count=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.load = load
-        self.version_field = version_field
         if count is not None:
             self.count = count  # replaces the cached_property's COUNT query
 
@@ -184,10 +156,7 @@ class DeferredJoinPaginator(Paginator):
         if top + self.orphans >= self.count:
             top = self.count
         ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
-        changed = dict(self.object_list.model.objects.filter(pk__in=ids).values_list("pk", self.version_field))
-        page = self._get_page(self.load(ids), number, self)
-        page.versions = [(pk, changed[pk]) for pk in ids if pk in changed]
-        return page
+        return self._get_page(self.load(ids), number, self)
 
 
 SEARCH_COUNT_LIMIT = 1000
@@ -240,7 +209,6 @@ def ticket_list(request):
         tickets,
         form.page_size(),
         load=load,
-        version_field="updated_at",
         count=SEARCH_COUNT_LIMIT if total_capped else total,
     )
     requested = request.GET.get("page") or "1"
@@ -259,10 +227,6 @@ def ticket_list(request):
     context = {
         "form": form,
         "page": page,
-        # The filters' cached HTML: what was asked for (the agents to choose from are not in the key).
-        "filters_key": query.urlencode(),  # without the page, which the filters do not show
-        # The rows' cached HTML: each ticket as last changed, and today (for "overdue").
-        "rows_key": (timezone.localdate(), *page.versions),
         # None for each count when a search matched too many tickets to count them.
         "status_counts": [
             (value, label, None if counts is None else counts.get(value, 0)) for value, label in Ticket.Status.choices
@@ -343,15 +307,11 @@ def _timeline(ticket: Ticket, user, attachments: list[Attachment]) -> list[Ticke
 def _detail_context(request, ticket: Ticket, **forms) -> dict:
     user = request.user
     attachments = list(Attachment.objects.filter(ticket=ticket).visible_to(user))
-    # Read only by fragments that are not cached yet (the facts, the update form).
-    path = SimpleLazyObject(lambda: list(ticket.problem_source.get_ancestors(include_self=True)))
+    path = list(ticket.problem_source.get_ancestors(include_self=True))
     context = {
         "ticket": ticket,
         "path": path,
-        "today": timezone.localdate(),  # "overdue" in the cached facts
-        # A callable: the template's cached fragment (keyed by the ticket's last change) calls it
-        # only when the cache has no HTML for this ticket, role and language yet.
-        "timeline": lambda: _timeline(ticket, user, attachments),
+        "timeline": _timeline(ticket, user, attachments),
         "attachments": attachments,
         "comment_form": forms.get("comment_form") or CommentForm(user=user),
         "attachment_form": forms.get("attachment_form") or AttachmentForm(),

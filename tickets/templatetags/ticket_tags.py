@@ -3,7 +3,6 @@ from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from core.fragments import cached_value, generation
 from tickets.markdown import render_markdown
 from tickets.models import SavedTicketFilter, Ticket
 from tickets.timeline import choice_label
@@ -82,10 +81,5 @@ def saved_ticket_lists(context, limit: int = 15) -> dict:
     Only the layout calls this, and only for agents. Returns {"lists": […], "more": bool}.
     """
     user = context["request"].user
-
-    def read() -> dict:
-        rows = list(SavedTicketFilter.objects.visible_to(user).select_related("owner")[: limit + 1])
-        return {"lists": rows[:limit], "more": len(rows) > limit}
-
-    # Cached until any list is saved or deleted (tickets.apps bumps the generation).
-    return cached_value("saved-lists", user, (generation("saved-lists"), user.pk, limit), read)
+    rows = list(SavedTicketFilter.objects.visible_to(user).select_related("owner")[: limit + 1])
+    return {"lists": rows[:limit], "more": len(rows) > limit}
