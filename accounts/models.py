@@ -5,6 +5,12 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 
+def display_name(first_name: str | None, last_name: str | None, username: str | None) -> str:
+    """How a person is named on every page: the full name, else the username; "" for nobody (the
+    values of a missing person, from ``values()`` rows that join a person who is not there)."""
+    return f"{first_name or ''} {last_name or ''}".strip() or (username or "")
+
+
 class User(AbstractUser):
     class Theme(models.TextChoices):
         AUTO = "auto", _("System")
@@ -32,7 +38,7 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.get_full_name() or self.username
+        return display_name(self.first_name, self.last_name, self.username)
 
     @cached_property
     def is_agent(self) -> bool:

@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models import Q, QuerySet
 
+from accounts.models import display_name
+
 
 def it_staff_group() -> Group:
     group, _ = Group.objects.get_or_create(name=settings.IT_STAFF_GROUP)
@@ -24,3 +26,11 @@ def agents() -> QuerySet:
         .distinct()
         .order_by("first_name", "last_name", "username")
     )
+
+
+def agent_names() -> list[tuple[int, str]]:
+    """(id, display name) of every agent, in picker order: read as values, since a user object per
+    agent cost more than the rest of a form that lists a hundred of them."""
+    return [
+        (pk, display_name(first, last, username)) for pk, username, first, last in agents().values_list(*NAME_FIELDS)
+    ]

@@ -3,14 +3,14 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.roles import NAME_FIELDS, agents
+from accounts.backends import users_with_roles
+from accounts.roles import agent_names
 from core.forms import StyledFormMixin
 from tickets import analysis, problem_sources
 from tickets.attachments import ALLOWED_EXTENSIONS, CheckedFile, check_upload
@@ -134,9 +134,7 @@ class TicketUpdateForm(StyledFormMixin, forms.Form):
 
     status = forms.ChoiceField(label=_("Status"), choices=Ticket.Status.choices)
     priority = forms.TypedChoiceField(label=_("Priority"), choices=Ticket.Priority.choices, coerce=int)
-    assignee = forms.ModelChoiceField(
-        label=_("Responsible"), queryset=get_user_model().objects.none(), required=False, empty_label=_("Unassigned")
-    )
+    assignee = forms.ChoiceField(label=_("Responsible"), required=False)
     problem_source = ProblemSourceChoiceField(
         label=_("Problem source"), queryset=ProblemSource.objects.order_by("tree_id", "lft")
     )
@@ -155,12 +153,17 @@ class TicketUpdateForm(StyledFormMixin, forms.Form):
             },
         )
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = agents().only(*NAME_FIELDS)
+        self.fields["assignee"].choices = [("", _("Unassigned")), *((str(pk), name) for pk, name in agent_names())]
         # Re-categorise into active nodes only, but keep the current one valid even if retired since.
         self.fields["problem_source"].queryset = ProblemSource.objects.filter(
             Q(is_active=True) | Q(pk=ticket.problem_source_id)
         ).order_by("tree_id", "lft")
         self.fields["problem_source"].widget.known_path = source_path
+
+    def clean_assignee(self):
+        """The chosen agent as a user (with their role loaded), or None for nobody."""
+        chosen = self.cleaned_data["assignee"]
+        return users_with_roles().get(pk=int(chosen)) if chosen else None
 
 
 class TicketFilterForm(StyledFormMixin, forms.Form):
@@ -268,7 +271,7 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
                 ("", _("Anyone")),
                 ("me", _("Me")),
                 ("none", _("Unassigned")),
-                *[(str(agent.pk), agent.display_name) for agent in agents().only(*NAME_FIELDS)],
+                *[(str(pk), name) for pk, name in agent_names()],
             ]
         return self._assignee_choices
 

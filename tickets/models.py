@@ -78,18 +78,21 @@ class ProblemSource(MPTTModel):
     def __str__(self) -> str:
         return self.name
 
-    def _localised(self, english: str, german: str) -> str:
-        if (get_language() or "en").startswith("de"):
-            return german or english
-        return english or german
+    @staticmethod
+    def localised(english: str, german: str, *, german_reader: bool | None = None) -> str:
+        """The German text for German readers and the English one for everyone else, each falling
+        back to the other when empty. ``german_reader``: given when a page knows it already."""
+        if german_reader is None:
+            german_reader = (get_language() or "en").startswith("de")
+        return (german or english) if german_reader else (english or german)
 
     @property
     def name(self) -> str:
-        return self._localised(self.name_en, self.name_de)
+        return self.localised(self.name_en, self.name_de)
 
     @property
     def help_text(self) -> str:
-        return self._localised(self.help_text_en, self.help_text_de)
+        return self.localised(self.help_text_en, self.help_text_de)
 
     def subtree_filter(self, prefix: str = "") -> Q:
         """A Q object matching this node and its descendants by the MPTT range, for any relation."""

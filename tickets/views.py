@@ -23,6 +23,7 @@ from tickets.forms import (
     TicketUpdateForm,
 )
 from tickets.models import Attachment, ProblemSource, Ticket, TicketEvent, TicketStatusCount
+from tickets.rows import ticket_rows
 from tickets.timeline import label_events
 from tickets.widgets import ProblemSourceSearchInput, node_path
 
@@ -201,14 +202,10 @@ def ticket_list(request):
     total = _list_total(form, tickets, counts)
     total_capped = counts is None and total > SEARCH_COUNT_LIMIT  # only a search is counted so far
 
-    def load(ids):
-        rows = Ticket.objects.filter(pk__in=ids).defer("description").with_status_rank()  # not shown
-        return rows.select_related("requester", "assignee", "problem_source").order_by(*form.ordering())
-
     paginator = DeferredJoinPaginator(
         tickets,
         form.page_size(),
-        load=load,
+        load=ticket_rows,
         count=SEARCH_COUNT_LIMIT if total_capped else total,
     )
     requested = request.GET.get("page") or "1"
