@@ -424,6 +424,11 @@ class TicketEvent(models.Model):
     def is_comment(self) -> bool:
         return self.kind in (self.Kind.COMMENT, self.Kind.INTERNAL_NOTE)
 
+    @property
+    def actor_name(self) -> str:
+        """Who did it, as ``tickets.timeline.sentence`` names them ("" for the system)."""
+        return self.actor.display_name if self.actor_id else ""
+
 
 class SavedTicketFilterQuerySet(models.QuerySet):
     def visible_to(self, user):

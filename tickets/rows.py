@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
+from django.db.models import QuerySet
+from django.db.models.functions import Left
 from django.urls import reverse
 from django.utils import dateformat, formats, timezone
 from django.utils.html import format_html
@@ -75,7 +77,7 @@ def detail_url(pk: int) -> str:
     return reverse("tickets:detail", args=[pk])
 
 
-# --- The ticket list ------------------------------------------------------------------------------
+# --- Tickets: the list, the queue, an employee's open tickets --------------------------------------
 
 
 @dataclass(slots=True)
@@ -89,11 +91,12 @@ class TicketRow:
     priority_badge: SafeString
     requester: str
     assignee: str  # "" for nobody
+    due: str  # short; "" for none
     updated: str  # short
     updated_full: str
 
 
-LIST_COLUMNS = (
+TICKET_COLUMNS = (
     "pk",
     "title",
     "status",
@@ -111,18 +114,14 @@ LIST_COLUMNS = (
 )
 
 
-def ticket_rows(ids: list[int]) -> list[TicketRow]:
-    """The list's rows for these tickets, in the order of ``ids``, in one query."""
-    values = {row[0]: row for row in Ticket.objects.filter(pk__in=ids).values_list(*LIST_COLUMNS)}
+def ticket_rows(tickets: QuerySet) -> list[TicketRow]:
+    """The rows of these tickets (ordered and sliced as the page wants them), in one query."""
     today = timezone.localdate()
     open_statuses = set(Ticket.Status.open_values())
     dates = DateText()
     german = (get_language() or "en").startswith("de")
     rows = []
-    for pk in ids:
-        if pk not in values:
-            continue  # deleted between the two queries
-        (_pk, title, status, priority, due, updated, name_en, name_de, *people) = values[pk]
+    for pk, title, status, priority, due, updated, name_en, name_de, *people in tickets.values_list(*TICKET_COLUMNS):
         rows.append(
             TicketRow(
                 pk=pk,
@@ -134,8 +133,115 @@ def ticket_rows(ids: list[int]) -> list[TicketRow]:
                 priority_badge=priority_badge(priority),
                 requester=display_name(*people[:3]),
                 assignee=display_name(*people[3:]),
+                due=dates(due, "SHORT_DATE_FORMAT") if due else "",
                 updated=dates(updated, "SHORT_DATETIME_FORMAT"),
                 updated_full=dates(updated, "DATETIME_FORMAT"),
             )
         )
+    return rows
+
+
+def ticket_rows_by_id(ids: list[int]) -> list[TicketRow]:
+    """The rows of these tickets in the order of ``ids`` (a page the list has chosen by id)."""
+    position = {pk: index for index, pk in enumerate(ids)}
+    return sorted(ticket_rows(Ticket.objects.filter(pk__in=ids)), key=lambda row: position[row.pk])
+
+
+# --- Events: the dashboard's history and a ticket's timeline ---------------------------------------
+
+
+@dataclass
+class EventRow:
+    """An event as the history and the timeline show it; ``tickets.timeline.label_events`` adds
+    its labels, icon and sentence."""
+
+    pk: int
+    ticket_id: int
+    kind: str
+    old_value: str
+    new_value: str
+    is_internal: bool
+    created_at: datetime
+    actor_id: int | None
+    actor_name: str
+    comment: str  # the comment's body (the history: its first characters); "" for none
+    comment_id: int | None
+    attachment_id: int | None
+    ticket_title: str = ""
+    ticket_url: str = ""
+    iso: str = ""
+    short: str = ""
+    full: str = ""
+    day: str = ""
+    time: str = ""
+
+
+EVENT_COLUMNS = (
+    "pk",
+    "ticket_id",
+    "kind",
+    "old_value",
+    "new_value",
+    "is_internal",
+    "created_at",
+    "actor_id",
+    "actor__first_name",
+    "actor__last_name",
+    "actor__username",
+    "comment_id",
+    "attachment_id",
+)
+
+EXCERPT_CHARS = 141
+"""Of a comment, the history shows 140 characters at most (and an ellipsis if there are more)."""
+
+
+def _event_row(values: tuple, comment: str | None) -> EventRow:
+    (pk, ticket_id, kind, old, new, internal, created, actor_id, *actor, comment_id, attachment_id) = values
+    return EventRow(
+        pk=pk,
+        ticket_id=ticket_id,
+        kind=kind,
+        old_value=old,
+        new_value=new,
+        is_internal=internal,
+        created_at=created,
+        actor_id=actor_id,
+        actor_name=display_name(*actor),
+        comment=comment or "",
+        comment_id=comment_id,
+        attachment_id=attachment_id,
+    )
+
+
+def history_rows(events: QuerySet) -> list[EventRow]:
+    """Rows of a page of the dashboard's history (``events`` ordered and sliced), in one query."""
+    dates = DateText()
+    rows = []
+    for *values, title, excerpt in events.values_list(
+        *EVENT_COLUMNS, "ticket__title", Left("comment__body", EXCERPT_CHARS)
+    ):
+        row = _event_row(values, excerpt)
+        row.ticket_title, row.ticket_url = title, detail_url(row.ticket_id)
+        row.iso, row.short, row.full = (
+            dates(row.created_at, "c"),
+            dates(row.created_at, "SHORT_DATETIME_FORMAT"),
+            dates(row.created_at, "DATETIME_FORMAT"),
+        )
+        rows.append(row)
+    return rows
+
+
+def timeline_rows(events: QuerySet) -> list[EventRow]:
+    """Rows of a ticket's timeline (``events`` in the timeline's order), in one query."""
+    dates = DateText()
+    rows = []
+    for *values, body in events.values_list(*EVENT_COLUMNS, "comment__body"):
+        row = _event_row(values, body)
+        row.iso, row.day, row.time = (
+            dates(row.created_at, "c"),
+            dates(row.created_at, "DATE_FORMAT"),
+            dates(row.created_at, "TIME_FORMAT"),
+        )
+        rows.append(row)
     return rows

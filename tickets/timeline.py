@@ -41,8 +41,10 @@ def _ids(events, kind) -> set[int]:
     }
 
 
-def label_events(events: list[TicketEvent]) -> list[TicketEvent]:
-    """Set ``old_label`` and ``new_label`` on every event; returns the same list."""
+def label_events(events: list) -> list:
+    """Set ``old_label``, ``new_label``, ``icon`` and ``sentence`` on every event; returns the same list.
+
+    The events are TicketEvents or rows with the same fields and an ``actor_name`` (tickets.rows)."""
     users = get_user_model().objects.in_bulk(_ids(events, Kind.ASSIGNMENT)) if events else {}
     source_ids = _ids(events, Kind.PROBLEM_SOURCE) | _ids(events, Kind.CREATED)
     sources = ProblemSource.objects.in_bulk(source_ids) if source_ids else {}
@@ -110,14 +112,14 @@ SENTENCES = {
 }
 
 
-def sentence(event: TicketEvent) -> SafeString:
+def sentence(event) -> SafeString:
     """ "<strong>Anna</strong> changed the status from New to <strong>In progress</strong>", escaped."""
     template = SENTENCES.get(event.kind)
     if template is None:
         return mark_safe("")
     if isinstance(template, tuple):
         template = template[0] if event.new_value else template[1]
-    actor = event.actor.display_name if event.actor_id else _("The system")
+    actor = event.actor_name if event.actor_id else _("The system")
     values = {
         "actor": actor,
         "old": event.old_label,

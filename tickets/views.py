@@ -23,7 +23,7 @@ from tickets.forms import (
     TicketUpdateForm,
 )
 from tickets.models import Attachment, ProblemSource, Ticket, TicketEvent, TicketStatusCount
-from tickets.rows import ticket_rows
+from tickets.rows import history_rows, ticket_rows, ticket_rows_by_id, timeline_rows
 from tickets.timeline import label_events
 from tickets.widgets import ProblemSourceSearchInput, node_path
 
@@ -60,7 +60,7 @@ def _history_page(request, events):
     """A page of newest-first events without counting them all: one query, one extra row."""
     number = _page_number(request)
     offset = (number - 1) * HISTORY_PAGE_SIZE
-    rows = list(events.select_related("ticket", "actor", "comment")[offset : offset + HISTORY_PAGE_SIZE + 1])
+    rows = history_rows(events[offset : offset + HISTORY_PAGE_SIZE + 1])
     return {
         "events": label_events(rows[:HISTORY_PAGE_SIZE]),
         "number": number,
@@ -88,24 +88,18 @@ def dashboard(request):
     if user.is_agent:
         context.update(
             counters=_agent_counters(user),
-            queue=Ticket.objects.open()
-            .filter(assignee=user)
-            .defer("description")
-            .select_related("requester", "problem_source")
-            .order_by("-priority", F("due_date").asc(nulls_last=True), "created_at")[:10],
+            queue=ticket_rows(
+                Ticket.objects.open()
+                .filter(assignee=user)
+                .order_by("-priority", F("due_date").asc(nulls_last=True), "created_at")[:10]
+            ),
             source=source,
             source_widget=ProblemSourceSearchInput(known_path=path).render(
                 "source", source.pk if source else None, attrs={"id": "history-source"}
             ),
         )
     else:
-        context["my_open"] = (
-            Ticket.objects.visible_to(user)
-            .open()
-            .defer("description")
-            .select_related("assignee", "problem_source")
-            .order_by("-updated_at")[:10]
-        )
+        context["my_open"] = ticket_rows(Ticket.objects.visible_to(user).open().order_by("-updated_at")[:10])
     return render(request, "tickets/dashboard.html", context)
 
 
@@ -205,7 +199,7 @@ def ticket_list(request):
     paginator = DeferredJoinPaginator(
         tickets,
         form.page_size(),
-        load=ticket_rows,
+        load=ticket_rows_by_id,
         count=SEARCH_COUNT_LIMIT if total_capped else total,
     )
     requested = request.GET.get("page") or "1"
@@ -284,15 +278,18 @@ def ticket_new(request):
 # --- One ticket -----------------------------------------------------------------------------------
 
 
-def _timeline(ticket: Ticket, user, attachments: list[Attachment]) -> list[TicketEvent]:
+def _timeline(ticket: Ticket, user, attachments: list[Attachment]) -> list:
     """The ticket's events as the timeline shows them, each comment with its files."""
-    events = list(TicketEvent.objects.filter(ticket=ticket).visible_to(user).for_timeline())
+    events = TicketEvent.objects.filter(ticket=ticket).visible_to(user).order_by("created_at", "pk")
     by_comment = defaultdict(list)
+    by_pk = {}
     for attachment in attachments:
+        by_pk[attachment.pk] = attachment
         if attachment.comment_id:
             by_comment[attachment.comment_id].append(attachment)
     timeline = []
-    for event in label_events(events):
+    for event in label_events(timeline_rows(events)):
+        event.attachment = by_pk.get(event.attachment_id)
         if event.kind == TicketEvent.Kind.ATTACHMENT and event.attachment and event.attachment.comment_id:
             continue  # shown with its comment
         if event.comment_id:

@@ -1,36 +1,24 @@
 from django import template
 from django.utils.formats import number_format
-from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from tickets import rows
 from tickets.markdown import render_markdown
-from tickets.models import SavedTicketFilter, Ticket
-from tickets.timeline import choice_label
+from tickets.models import SavedTicketFilter
 
 register = template.Library()
 
 
-PRIORITY_ICONS = {3: "bi-arrow-up", 1: "bi-arrow-down"}
-
-
 @register.filter
 def status_badge(ticket) -> str:
-    """The ticket's status as a coloured badge (CSS: status-<value>). A filter rather than an
-    include: lists show one per row."""
-    label = choice_label(Ticket.Status, ticket.status)
-    return format_html('<span class="badge status-badge status-{}">{}</span>', ticket.status, label)
+    """The ticket's status as a coloured badge (see tickets.rows, which draws the lists' badges)."""
+    return rows.status_badge(ticket.status)
 
 
 @register.filter
 def priority_badge(ticket) -> str:
     """The ticket's priority as a badge with an arrow: up for high, down for low."""
-    return format_html(
-        '<span class="badge priority-badge priority-{}" title="{}"><i class="bi {}" aria-hidden="true"></i> {}</span>',
-        ticket.priority,
-        _("Priority"),
-        PRIORITY_ICONS.get(ticket.priority, "bi-dash"),
-        choice_label(Ticket.Priority, ticket.priority),
-    )
+    return rows.priority_badge(ticket.priority)
 
 
 @register.filter

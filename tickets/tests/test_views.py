@@ -989,7 +989,7 @@ def test_dashboard_history_pages(client, agent, ticket):
 
     assert len(first.context["history"]["events"]) == 25  # 30 events: created + 29 comments
     assert first.context["history"]["has_next"] and not first.context["history"]["has_previous"]
-    assert first.context["history"]["events"][0].comment.body == "Comment number 28"  # newest first
+    assert first.context["history"]["events"][0].comment == "Comment number 28"  # newest first
     assert len(second.context["history"]["events"]) == 5
     assert second.context["history"]["has_previous"] and not second.context["history"]["has_next"]
     assert second.context["history"]["events"][-1].kind == Kind.CREATED
