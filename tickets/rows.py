@@ -57,20 +57,47 @@ def priority_badge(priority: int) -> SafeString:
 
 class DateText:
     """Dates and times as the templates' ``date`` and ``time`` filters write them (in the reader's
-    time zone and language), with each named format looked up once per page rather than per value."""
+    time zone and language), for the many values of one page: each named format is looked up once,
+    and what a format makes of a day (or of a time to the minute) is computed once per day (minute).
+    """
+
+    DAY_FORMATS = frozenset({"DATE_FORMAT", "SHORT_DATE_FORMAT"})
+    MINUTE_FORMATS = frozenset({"TIME_FORMAT"})
+    # Characters that read seconds or the date (time zone names and offsets change with DST): a time
+    # format with one of them is not kept per minute.
+    FINER_THAN_MINUTES = frozenset("sucUrOeTZI")
 
     def __init__(self):
         self._formats: dict[str, str] = {}
+        self._done: dict[tuple, str] = {}
 
-    def __call__(self, value: datetime | date, format_name: str) -> str:
+    def _pattern(self, format_name: str) -> str:
         pattern = self._formats.get(format_name)
         if pattern is None:
             pattern = self._formats[format_name] = formats.get_format(format_name)
+        return pattern
+
+    def __call__(self, value: datetime | date, format_name: str) -> str:
         if isinstance(value, datetime):
             value = timezone.localtime(value)
-            if format_name == "TIME_FORMAT":
-                return dateformat.time_format(value, pattern)
-        return dateformat.format(value, pattern)
+            if format_name == "c":
+                return value.isoformat()
+        pattern = self._pattern(format_name)
+        if format_name in self.DAY_FORMATS:
+            key = (format_name, value.year, value.month, value.day)
+        elif format_name in self.MINUTE_FORMATS and not self.FINER_THAN_MINUTES & set(pattern):
+            key = (format_name, value.hour, value.minute)
+        else:
+            key = None
+        if key is not None and key in self._done:
+            return self._done[key]
+        if format_name in self.MINUTE_FORMATS:
+            text = dateformat.time_format(value, pattern)
+        else:
+            text = dateformat.format(value, pattern)
+        if key is not None:
+            self._done[key] = text
+        return text
 
 
 def detail_url(pk: int) -> str:

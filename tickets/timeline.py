@@ -66,11 +66,21 @@ def label_events(events: list) -> list:
             return date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT") if value else _("none")
         return value
 
+    # A long history repeats the same few values and sentences: each is looked up once per call.
+    labels: dict[tuple[str, str], str] = {}
+    sentences: dict[tuple[str, bool], str] = {}
+    system = _("The system")
     for event in events:
-        event.old_label = label(event.kind, event.old_value)
-        event.new_label = label(event.kind, event.new_value)
+        for value in (event.old_value, event.new_value):
+            if (event.kind, value) not in labels:
+                labels[event.kind, value] = label(event.kind, value)
+        event.old_label = labels[event.kind, event.old_value]
+        event.new_label = labels[event.kind, event.new_value]
         event.icon = ICONS.get(event.kind, DEFAULT_ICON)
-        event.sentence = sentence(event)
+        wording = (event.kind, bool(event.new_value))
+        if wording not in sentences:
+            sentences[wording] = _sentence_template(*wording)
+        event.sentence = _compose(sentences[wording], event, event.actor_name if event.actor_id else system)
     return events
 
 
@@ -112,14 +122,17 @@ SENTENCES = {
 }
 
 
-def sentence(event) -> SafeString:
-    """ "<strong>Anna</strong> changed the status from New to <strong>In progress</strong>", escaped."""
-    template = SENTENCES.get(event.kind)
+def _sentence_template(kind: str, has_new_value: bool) -> str:
+    """The sentence of this kind of event in the reader's language; "" for an unknown kind."""
+    template = SENTENCES.get(kind)
     if template is None:
-        return mark_safe("")
+        return ""
     if isinstance(template, tuple):
-        template = template[0] if event.new_value else template[1]
-    actor = event.actor_name if event.actor_id else _("The system")
+        template = template[0] if has_new_value else template[1]
+    return str(template)
+
+
+def _compose(template: str, event, actor: str) -> SafeString:
     values = {
         "actor": actor,
         "old": event.old_label,
@@ -127,4 +140,4 @@ def sentence(event) -> SafeString:
         "source": event.new_label,
         "name": event.new_value,
     }
-    return mark_safe(str(template) % {key: conditional_escape(value) for key, value in values.items()})  # noqa: S308
+    return mark_safe(template % {key: conditional_escape(value) for key, value in values.items()})  # noqa: S308
