@@ -186,12 +186,15 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# A success forgives only that account's failures from that address (accounts.throttling).
 AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "accounts.throttling.AxesHandler"
 AXES_VERBOSE = False
-# Behind nginx the client address arrives in X-Forwarded-For from exactly one trusted proxy hop;
+# Behind nginx the client address is the one nginx appends to X-Forwarded-For (one trusted hop);
 # without a proxy that header is the client's own claim and is ignored.
-AXES_IPWARE_PROXY_COUNT = 1 if BEHIND_PROXY else 0
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if BEHIND_PROXY else ["REMOTE_ADDR"]
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
+# Only password sign-ins are throttled; Microsoft's are never locked out by others' failures.
+AXES_WHITELIST_CALLABLE = "accounts.throttling.is_microsoft_sign_in"
 
 # --- Microsoft Entra ID single sign-on -----------------------------------------------------------
 
