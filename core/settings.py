@@ -210,8 +210,11 @@ ENTRA_ROLE_MAP = dict(
     item.split("=", 1) for item in env_list("ENTRA_ROLE_MAP", "Tickets.Agent=agent,Tickets.Admin=admin") if "=" in item
 )
 ENTRA_SIGN_OUT_OF_MICROSOFT = env_bool("ENTRA_SIGN_OUT_OF_MICROSOFT", False)
-# The Application ID URI that Teams requests tokens for (api://<host>/<client id>).
-ENTRA_APP_ID_URI = env_str("ENTRA_APP_ID_URI", f"api://{urlsplit(SITE_URL).hostname}/{ENTRA_CLIENT_ID}")
+# The Application ID URI that Teams requests tokens for: api://<the tab's domain>/<client id>, where the
+# domain is SITE_URL's host with its port, if it has one, exactly as in the package's validDomains.
+_site = urlsplit(SITE_URL)
+_site_domain = f"{_site.hostname}:{_site.port}" if _site.port else f"{_site.hostname}"
+ENTRA_APP_ID_URI = env_str("ENTRA_APP_ID_URI", f"api://{_site_domain}/{ENTRA_CLIENT_ID}")
 # Fernet key (urlsafe base64, 32 bytes) for the Microsoft tokens stored per user; required with SSO
 # in production. `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`
 TOKEN_ENCRYPTION_KEY = env_str("TOKEN_ENCRYPTION_KEY", "")
