@@ -10,6 +10,9 @@ prefix, so ``reverse()``, ``{% url %}`` and redirects all produce ``/teams/app/.
 from django.urls import get_script_prefix, set_script_prefix
 
 TEAMS_PREFIX = "/teams/"
+# Teams opens these in a popup and waits for them to report back through window.opener; COOP
+# same-origin (Django's default) would cut the popup off from its opener.
+TEAMS_POPUP_PREFIX = "/teams/auth/"
 TEAMS_APP_PREFIX = "/teams/app"
 TEAMS_SDK_CDN = "https://res.cdn.office.net"
 TEAMS_FRAME_ANCESTORS = [
@@ -59,4 +62,17 @@ class TeamsFramingMiddleware:
             # The Teams SDK loads its list of valid host domains from Microsoft's CDN.
             response._csp_update = {"connect-src": [TEAMS_SDK_CDN]}
             response.xframe_options_exempt = True
+        if keeps_the_opener(request, response):
+            # Set before SecurityMiddleware sees the response, which then keeps it.
+            response["Cross-Origin-Opener-Policy"] = "unsafe-none"
         return response
+
+
+def keeps_the_opener(request, response) -> bool:
+    """The popup's pages, and the redirects of the Microsoft sign-in on its way (social-auth's begin
+    and complete): browsers apply COOP to redirects too, and a same-origin one there would cut the
+    popup off as well. A redirect shows no document, so it gives nothing away by leaving COOP open."""
+    if request.path.startswith(TEAMS_POPUP_PREFIX):
+        return True
+    match = request.resolver_match
+    return match is not None and match.namespace == "social" and 300 <= response.status_code < 400
