@@ -7,6 +7,7 @@ works in the tab and every link stays inside it, the site is served a second tim
 prefix, so ``reverse()``, ``{% url %}`` and redirects all produce ``/teams/app/...`` addresses.
 """
 
+from django.http import HttpResponseRedirect
 from django.urls import get_script_prefix, set_script_prefix
 
 TEAMS_PREFIX = "/teams/"
@@ -14,6 +15,10 @@ TEAMS_PREFIX = "/teams/"
 # same-origin (Django's default) would cut the popup off from its opener.
 TEAMS_POPUP_PREFIX = "/teams/auth/"
 TEAMS_APP_PREFIX = "/teams/app"
+# Never served under the prefix, so never framed: the admin and the password pages (a framed form
+# for passwords invites clickjacking). There they redirect to the site itself (core/urls.py,
+# accounts/urls.py); links to them open a window of their own in the tab.
+TEAMS_APP_EXCLUDED = ("/admin/", "/accounts/password/")
 TEAMS_SDK_CDN = "https://res.cdn.office.net"
 TEAMS_FRAME_ANCESTORS = [
     "https://teams.microsoft.com",
@@ -38,8 +43,11 @@ class TeamsPrefixMiddleware:
         path = request.path_info
         if path != TEAMS_APP_PREFIX and not path.startswith(f"{TEAMS_APP_PREFIX}/"):
             return self.get_response(request)
+        stripped = path[len(TEAMS_APP_PREFIX) :] or "/"
+        if any(stripped == excluded.rstrip("/") or stripped.startswith(excluded) for excluded in TEAMS_APP_EXCLUDED):
+            return HttpResponseRedirect(request.get_full_path().replace(TEAMS_APP_PREFIX, "", 1))
         previous = get_script_prefix()
-        request.path_info = path[len(TEAMS_APP_PREFIX) :] or "/"
+        request.path_info = stripped
         set_script_prefix(f"{previous.rstrip('/')}{TEAMS_APP_PREFIX}/")
         try:
             return self.get_response(request)
