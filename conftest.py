@@ -10,8 +10,9 @@ from accounts.models import User
 from tickets import problem_sources, services
 from tickets.models import ProblemSource, Ticket
 
-# The fake Entra ID and the fixtures that point the app at it, for every app's tests.
-pytest_plugins = ["accounts.tests.entra_fixtures"]
+# The fake Entra ID and the fixtures that point the app at it, and the repo's nginx in front of the
+# live server, for every app's tests.
+pytest_plugins = ["accounts.tests.entra_fixtures", "core.tests.nginx_proxy"]
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ take over a local one.
 """
 
 import logging
+import secrets
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,10 +14,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.shortcuts import redirect
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from social_core.backends.azuread_tenant import AzureADV2TenantOAuth2
-from social_core.exceptions import AuthPolicyError, AuthResponseError, SocialAuthBaseException
+from social_core.exceptions import AuthPolicyError, AuthResponseError, AuthSessionError, SocialAuthBaseException
 from social_django.models import UserSocialAuth
 
 from accounts.backends import users_with_roles
@@ -63,6 +65,36 @@ class EntraIDBackend(AzureADV2TenantOAuth2):
         # Loaded with the role, as the password backend does (accounts.backends).
         user = users_with_roles().filter(pk=user_id).first()
         return user if user is not None and user.is_active else None
+
+    def auth_params(self, state=None):
+        """Send an OpenID Connect nonce, kept with this sign-in's state in the session (as PKCE's
+        verifier is): social-core's Entra backends send none, so an ID token obtained elsewhere could
+        be played into this browser's sign-in."""
+        params = super().auth_params(state)
+        transaction = self.strategy.session_get(self.transaction_key(state)) if state else None
+        if not isinstance(transaction, dict):
+            raise AuthSessionError(self, "state", code="session_context_missing", stage="begin")
+        nonce = secrets.token_urlsafe(32)
+        self.strategy.session_set(self.transaction_key(state), {**transaction, "nonce": nonce})
+        params["nonce"] = nonce
+        return params
+
+    def validate_and_return_id_token(self, id_token):
+        claims = super().validate_and_return_id_token(id_token)
+        # The sign-in's transaction, found by its validated state (validate_state runs first).
+        expected = (self._oauth2_transaction or {}).get("nonce")
+        nonce = claims.get("nonce")
+        if not isinstance(nonce, str) or not nonce:
+            raise AuthResponseError(self, claim="nonce", code="missing_claim", stage="token_validation")
+        if not isinstance(expected, str) or not constant_time_compare(nonce, expected):
+            raise AuthResponseError(
+                self,
+                "The ID token was not issued for this sign-in.",
+                code="invalid_claim",
+                claim="nonce",
+                stage="token_validation",
+            )
+        return claims
 
     def refresh_token_params(self, token, *args, **kwargs):
         params = super().refresh_token_params(token, *args, **kwargs)

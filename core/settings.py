@@ -182,12 +182,15 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# A success forgives only that account's failures from that address (accounts.throttling).
 AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "accounts.throttling.AxesHandler"
 AXES_VERBOSE = False
-# Behind nginx the client address arrives in X-Forwarded-For from exactly one trusted proxy hop;
+# Behind nginx the client address is the one nginx appends to X-Forwarded-For (one trusted hop);
 # without a proxy that header is the client's own claim and is ignored.
-AXES_IPWARE_PROXY_COUNT = 1 if BEHIND_PROXY else 0
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if BEHIND_PROXY else ["REMOTE_ADDR"]
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
+# Only password sign-ins are throttled; Microsoft's are never locked out by others' failures.
+AXES_WHITELIST_CALLABLE = "accounts.throttling.is_microsoft_sign_in"
 
 # --- Microsoft Entra ID single sign-on -----------------------------------------------------------
 
@@ -203,8 +206,11 @@ ENTRA_ROLE_MAP = dict(
     item.split("=", 1) for item in env_list("ENTRA_ROLE_MAP", "Tickets.Agent=agent,Tickets.Admin=admin") if "=" in item
 )
 ENTRA_SIGN_OUT_OF_MICROSOFT = env_bool("ENTRA_SIGN_OUT_OF_MICROSOFT", False)
-# The Application ID URI that Teams requests tokens for (api://<host>/<client id>).
-ENTRA_APP_ID_URI = env_str("ENTRA_APP_ID_URI", f"api://{urlsplit(SITE_URL).hostname}/{ENTRA_CLIENT_ID}")
+# The Application ID URI that Teams requests tokens for: api://<the tab's domain>/<client id>, where the
+# domain is SITE_URL's host with its port, if it has one, exactly as in the package's validDomains.
+_site = urlsplit(SITE_URL)
+_site_domain = f"{_site.hostname}:{_site.port}" if _site.port else f"{_site.hostname}"
+ENTRA_APP_ID_URI = env_str("ENTRA_APP_ID_URI", f"api://{_site_domain}/{ENTRA_CLIENT_ID}")
 # Fernet key (urlsafe base64, 32 bytes) for the Microsoft tokens stored per user; required with SSO
 # in production. `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`
 TOKEN_ENCRYPTION_KEY = env_str("TOKEN_ENCRYPTION_KEY", "")

@@ -7,10 +7,18 @@ works in the tab and every link stays inside it, the site is served a second tim
 prefix, so ``reverse()``, ``{% url %}`` and redirects all produce ``/teams/app/...`` addresses.
 """
 
+from django.http import HttpResponseRedirect
 from django.urls import get_script_prefix, set_script_prefix
 
 TEAMS_PREFIX = "/teams/"
+# Teams opens these in a popup and waits for them to report back through window.opener; COOP
+# same-origin (Django's default) would cut the popup off from its opener.
+TEAMS_POPUP_PREFIX = "/teams/auth/"
 TEAMS_APP_PREFIX = "/teams/app"
+# Never served under the prefix, so never framed: the admin and the password pages (a framed form
+# for passwords invites clickjacking). There they redirect to the site itself (core/urls.py,
+# accounts/urls.py); links to them open a window of their own in the tab.
+TEAMS_APP_EXCLUDED = ("/admin/", "/accounts/password/")
 TEAMS_SDK_CDN = "https://res.cdn.office.net"
 TEAMS_FRAME_ANCESTORS = [
     "https://teams.microsoft.com",
@@ -35,8 +43,11 @@ class TeamsPrefixMiddleware:
         path = request.path_info
         if path != TEAMS_APP_PREFIX and not path.startswith(f"{TEAMS_APP_PREFIX}/"):
             return self.get_response(request)
+        stripped = path[len(TEAMS_APP_PREFIX) :] or "/"
+        if any(stripped == excluded.rstrip("/") or stripped.startswith(excluded) for excluded in TEAMS_APP_EXCLUDED):
+            return HttpResponseRedirect(request.get_full_path().replace(TEAMS_APP_PREFIX, "", 1))
         previous = get_script_prefix()
-        request.path_info = path[len(TEAMS_APP_PREFIX) :] or "/"
+        request.path_info = stripped
         set_script_prefix(f"{previous.rstrip('/')}{TEAMS_APP_PREFIX}/")
         try:
             return self.get_response(request)
@@ -59,4 +70,17 @@ class TeamsFramingMiddleware:
             # The Teams SDK loads its list of valid host domains from Microsoft's CDN.
             response._csp_update = {"connect-src": [TEAMS_SDK_CDN]}
             response.xframe_options_exempt = True
+        if keeps_the_opener(request, response):
+            # Set before SecurityMiddleware sees the response, which then keeps it.
+            response["Cross-Origin-Opener-Policy"] = "unsafe-none"
         return response
+
+
+def keeps_the_opener(request, response) -> bool:
+    """The popup's pages, and the redirects of the Microsoft sign-in on its way (social-auth's begin
+    and complete): browsers apply COOP to redirects too, and a same-origin one there would cut the
+    popup off as well. A redirect shows no document, so it gives nothing away by leaving COOP open."""
+    if request.path.startswith(TEAMS_POPUP_PREFIX):
+        return True
+    match = request.resolver_match
+    return match is not None and match.namespace == "social" and 300 <= response.status_code < 400
