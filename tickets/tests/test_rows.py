@@ -1,7 +1,6 @@
 """Rows read as values (tickets.rows) show what the model and the template filters would."""
 
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.template import Context, Template
@@ -12,12 +11,12 @@ from tickets.models import Ticket, TicketEvent
 from tickets.rows import DateText, history_rows, ticket_rows, ticket_rows_by_id, timeline_rows
 
 MOMENTS = [
-    datetime(2026, 3, 29, 0, 59, 7, tzinfo=dt_timezone.utc),  # the hour before Berlin's clocks go forward
-    datetime(2026, 3, 29, 1, 1, 7, tzinfo=dt_timezone.utc),
-    datetime(2026, 10, 25, 0, 30, tzinfo=dt_timezone.utc),  # Berlin's clocks go back at 01:00 UTC
-    datetime(2026, 10, 25, 1, 30, tzinfo=dt_timezone.utc),
-    datetime(2026, 12, 3, 12, 0, 59, tzinfo=dt_timezone.utc),  # noon
-    datetime(2026, 12, 31, 23, 30, tzinfo=dt_timezone.utc),  # the next year in Berlin
+    datetime(2026, 3, 29, 0, 59, 7, tzinfo=UTC),  # the hour before Berlin's clocks go forward
+    datetime(2026, 3, 29, 1, 1, 7, tzinfo=UTC),
+    datetime(2026, 10, 25, 0, 30, tzinfo=UTC),  # Berlin's clocks go back at 01:00 UTC
+    datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+    datetime(2026, 12, 3, 12, 0, 59, tzinfo=UTC),  # noon
+    datetime(2026, 12, 31, 23, 30, tzinfo=UTC),  # the next year in Berlin
 ]
 DATETIME_FORMATS = ["c", "DATE_FORMAT", "SHORT_DATE_FORMAT", "SHORT_DATETIME_FORMAT", "DATETIME_FORMAT", "TIME_FORMAT"]
 
