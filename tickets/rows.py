@@ -70,6 +70,7 @@ class DateText:
     def __init__(self):
         self._formats: dict[str, str] = {}
         self._done: dict[tuple, str] = {}
+        self._zone = timezone.get_current_timezone()  # the reader's, as the filters use it
 
     def _pattern(self, format_name: str) -> str:
         pattern = self._formats.get(format_name)
@@ -79,7 +80,7 @@ class DateText:
 
     def __call__(self, value: datetime | date, format_name: str) -> str:
         if isinstance(value, datetime):
-            value = timezone.localtime(value)
+            value = value.astimezone(self._zone)
             if format_name == "c":
                 return value.isoformat()
         pattern = self._pattern(format_name)

@@ -2,7 +2,7 @@ from django import template
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from tickets import rows
+from tickets import rows, timeline
 from tickets.markdown import render_markdown
 from tickets.models import SavedTicketFilter
 
@@ -19,6 +19,10 @@ def status_badge(ticket) -> str:
 def priority_badge(ticket) -> str:
     """The ticket's priority as a badge with an arrow: up for high, down for low."""
     return rows.priority_badge(ticket.priority)
+
+
+register.filter("timeline_entries", timeline.timeline_entries)
+register.filter("attachment_chip", timeline.attachment_chip)
 
 
 @register.filter
