@@ -120,6 +120,12 @@ INSTALLED_APPS = [
     "teams_app",
     "tickets",
 ]
+# The developer tools (devtools/: quickstart and its demo data, the data generator, the fake Entra ID
+# and Graph, the benchmark's instruments) are an app of their own that production never installs. On
+# with DEBUG; the test configuration (pyproject.toml) and bench/settings.py turn it on explicitly.
+DEVTOOLS = env_bool("DEVTOOLS", DEBUG)
+if DEVTOOLS:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "teams_app.middleware.TeamsPrefixMiddleware",
