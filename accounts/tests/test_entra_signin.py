@@ -19,7 +19,6 @@ from django.test import Client
 from django.urls import reverse
 from social_django.models import UserSocialAuth
 
-from accounts.fake_entra import FakeUser
 from accounts.models import User
 from accounts.tests.entra_fixtures import (
     BEGIN,
@@ -35,6 +34,7 @@ from accounts.tests.entra_fixtures import (
 )
 from accounts.tokens import decrypt
 from conftest import make_user
+from devtools.fake_entra import FakeUser
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("entra")]
 

@@ -39,7 +39,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from core.local_server import LocalHTTPServer
+from devtools.local_server import LocalHTTPServer
 
 logger = logging.getLogger(__name__)
 

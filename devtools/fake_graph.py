@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import jwt
 import requests
 
-from core.local_server import LocalHTTPServer
+from devtools.local_server import LocalHTTPServer
 from teams_app import activity_types
 
 logger = logging.getLogger(__name__)

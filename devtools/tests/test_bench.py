@@ -4,7 +4,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from accounts.models import User
-from core.bench import QueryCountMiddleware, floor
+from devtools.bench import QueryCountMiddleware, floor
 
 
 def test_query_count_header_counts_every_query_of_the_request(db):

@@ -5,7 +5,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets import data_generator
+from devtools import data_generator
 
 
 class Command(BaseCommand):
