@@ -19,7 +19,7 @@ from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 from social_django.models import UserSocialAuth
 
-from teams_app import graph
+from core import microsoft as graph
 
 logger = logging.getLogger(__name__)
 

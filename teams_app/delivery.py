@@ -24,7 +24,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from social_django.models import UserSocialAuth
 
-from teams_app import graph, payloads
+from core import microsoft as graph
+from teams_app import payloads
 from teams_app.models import Notification
 
 logger = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from accounts.tokens import (
     user_graph_token,
     validate_access_token,
 )
+from core import microsoft as graph
 from devtools.fake_entra import GRAPH_RESOURCE
-from teams_app import graph
 
 pytestmark = pytest.mark.usefixtures("entra")
 

@@ -12,8 +12,9 @@ from background_task.models import Task
 from django.core.management import call_command
 from django.utils import timezone
 
+from core import microsoft as graph
 from devtools.fake_graph import Scripted
-from teams_app import activity_types, delivery, graph
+from teams_app import activity_types, delivery
 from teams_app.models import Notification, NotificationPreference
 from teams_app.tests.conftest import CLIENT, TEAMS_APP_ID, TENANT, connect_microsoft, token_requests
 from tickets import services
