@@ -181,7 +181,7 @@ def backoff_seconds(attempts: int) -> float:
 
 
 def _retry_later(notification: Notification, error: str, *, retry_after: float | None) -> str | None:
-    from teams_app.tasks import deliver_notification  # the task module imports this one
+    from teams_app.delivery_queue import deliver_notification  # the task module imports this one
 
     if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
         return _finish(notification, Status.DEAD, error=error)

@@ -331,7 +331,7 @@ def test_delivering_the_same_row_twice_sends_once(microsoft, teams_row):
 def test_a_task_queued_twice_sends_once(microsoft, teams_row):
     from background_task.tasks import tasks
 
-    from teams_app.tasks import deliver_notification
+    from teams_app.delivery_queue import deliver_notification
 
     deliver_notification(teams_row.pk)  # a second task for the same row
     while tasks.run_next_task():
