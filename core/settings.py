@@ -369,7 +369,7 @@ NOTIFICATION_BACKOFF_MAX_SECONDS = env_int("NOTIFICATION_BACKOFF_MAX_SECONDS", 3
 
 # --- Background jobs -----------------------------------------------------------------------------
 
-# Scheduled jobs (tickets/tasks.py) run in exactly one huey consumer (`manage.py run_huey`): on Redis
+# Scheduled jobs (tickets/scheduled.py) run in exactly one huey consumer (`manage.py run_huey`): on Redis
 # when REDIS_URL is set, else in the SQLite file var/huey.sqlite3 (development, `make run`).
 # Periodic tasks are evaluated in TIME_ZONE (Django sets the process's TZ to it).
 HUEY = {

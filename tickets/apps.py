@@ -8,4 +8,6 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self):
-        from tickets import signals  # noqa: F401 - connects the receivers
+        # signals connects the receivers; scheduled registers the periodic jobs with huey, whose
+        # run_huey would only discover a module named "tasks".
+        from tickets import scheduled, signals  # noqa: F401
