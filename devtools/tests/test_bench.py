@@ -1,4 +1,4 @@
-"""The benchmark's instruments (core/bench.py): they must count truly, since bench/run reports them."""
+"""The benchmark's instruments (devtools/bench.py): they must count truly, since bench/run reports them."""
 
 from django.http import HttpResponse
 from django.test import RequestFactory

@@ -1,4 +1,4 @@
-"""Run the fake Entra ID + Graph ``/me`` (accounts/fake_entra.py) for offline development."""
+"""Run the fake Entra ID + Graph ``/me`` (devtools/fake_entra.py) for offline development."""
 
 import threading
 

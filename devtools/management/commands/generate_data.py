@@ -1,4 +1,4 @@
-"""Fill the database with production-sized made-up data for benchmarks (see tickets.data_generator)."""
+"""Fill the database with production-sized made-up data for benchmarks (see devtools.data_generator)."""
 
 import sys
 import time
