@@ -94,6 +94,7 @@ INSTALLED = "import json\nfrom django.conf import settings\nprint(json.dumps({'a
         ({"DEBUG": "1"}, True),  # `make run`
         ({"DEBUG": "1", "DEVTOOLS": "0"}, False),
         ({"DEVTOOLS": "1"}, True),  # the tests
+        ({"DJANGO_SETTINGS_MODULE": "bench.settings"}, True),  # bench/run: production settings plus devtools
     ],
 )
 def test_devtools_is_installed_only_with_debug_or_devtools(env, installed):
