@@ -23,7 +23,7 @@ from social_django.models import UserSocialAuth
 
 from accounts.backends import users_with_roles
 from accounts.tokens import GRAPH_SCOPES, protected_token_data
-from teams_app import graph
+from core import microsoft as graph
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 from social_django.models import UserSocialAuth
 
-from teams_app import graph
+from core import microsoft as graph
+from core.microsoft import authority
 
 logger = logging.getLogger(__name__)
 
@@ -74,11 +75,6 @@ def protected_token_data(response: dict[str, Any], *, previous: dict[str, Any] |
 
 def token_endpoint() -> str:
     return f"{authority()}/oauth2/v2.0/token"
-
-
-def authority() -> str:
-    base = settings.ENTRA_AUTHORITY_URL or f"https://{settings.ENTRA_AUTHORITY_HOST}"
-    return f"{base}/{settings.ENTRA_TENANT_ID}"
 
 
 @sensitive_variables("refresh_token", "answer")

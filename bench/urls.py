@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from core import bench
 from core.urls import urlpatterns as app_urlpatterns
+from devtools import bench
 
 urlpatterns = [path("bench/floor/", bench.floor, name="bench-floor"), *app_urlpatterns]

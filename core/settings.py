@@ -116,6 +116,12 @@ INSTALLED_APPS = [
     "teams_app",
     "tickets",
 ]
+# The developer tools (devtools/: quickstart and its demo data, the data generator, the fake Entra ID
+# and Graph, the benchmark's instruments) are an app of their own that production never installs. On
+# with DEBUG; the test configuration (pyproject.toml) and bench/settings.py turn it on explicitly.
+DEVTOOLS = env_bool("DEVTOOLS", DEBUG)
+if DEVTOOLS:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "teams_app.middleware.TeamsPrefixMiddleware",
@@ -365,7 +371,7 @@ NOTIFICATION_BACKOFF_MAX_SECONDS = env_int("NOTIFICATION_BACKOFF_MAX_SECONDS", 3
 
 # --- Background jobs -----------------------------------------------------------------------------
 
-# Scheduled jobs (tickets/tasks.py) run in exactly one huey consumer (`manage.py run_huey`): on Redis
+# Scheduled jobs (tickets/scheduled.py) run in exactly one huey consumer (`manage.py run_huey`): on Redis
 # when REDIS_URL is set, else in the SQLite file var/huey.sqlite3 (development, `make run`).
 # Periodic tasks are evaluated in TIME_ZONE (Django sets the process's TZ to it).
 HUEY = {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Production smoke test without Docker: PostgreSQL and Redis (already running locally), gunicorn
 # (deploy/gunicorn.conf.py), the notification worker, the huey scheduler and nginx (the repo's
-# template), with a fake Entra ID and a fake Graph (deploy/smoke_fakes.py). Files a ticket with an
+# template), with a fake Entra ID and a fake Graph (devtools/smoke_fakes.py). Files a ticket with an
 # attachment through nginx, checks X-Accel-Redirect, the Teams notification, then backup + restore.
 # Exits non-zero on any failed check; the EXIT trap stops everything it started and drops its databases.
 #
@@ -91,7 +91,7 @@ log "Fake Entra ID and fake Graph"
 TENANT=$("$PY" -c 'import uuid; print(uuid.uuid4())')
 CLIENT=$("$PY" -c 'import uuid; print(uuid.uuid4())')
 CLIENT_SECRET=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(24))')
-start fakes env DJANGO_SETTINGS_MODULE=core.settings DEBUG=1 "$PY" deploy/smoke_fakes.py \
+start fakes env DJANGO_SETTINGS_MODULE=core.settings DEBUG=1 "$PY" devtools/smoke_fakes.py \
   "$TMP/fakes.json" "$TENANT" "$CLIENT" "$CLIENT_SECRET"
 wait_for 30 "the fakes" test -s "$TMP/fakes.json"
 fake() { "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$TMP/fakes.json" "$1"; }

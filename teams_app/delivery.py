@@ -24,7 +24,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from social_django.models import UserSocialAuth
 
-from teams_app import graph, payloads
+from core import microsoft as graph
+from teams_app import payloads
 from teams_app.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ def backoff_seconds(attempts: int) -> float:
 
 
 def _retry_later(notification: Notification, error: str, *, retry_after: float | None) -> str | None:
-    from teams_app.tasks import deliver_notification  # the task module imports this one
+    from teams_app.delivery_queue import deliver_notification  # the task module imports this one
 
     if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
         return _finish(notification, Status.DEAD, error=error)

@@ -43,7 +43,7 @@ class NotificationQuerySet(models.QuerySet):
         A requeued "sending" row may reach its recipient twice: that is the operator's choice, the
         automatic path never resends such a row.
         """
-        from teams_app.tasks import deliver_notification
+        from teams_app.delivery_queue import deliver_notification
 
         now = timezone.now()
         with transaction.atomic():

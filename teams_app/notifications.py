@@ -101,7 +101,7 @@ def notify(events: Iterable[TicketEvent], *, ticket: Ticket | None = None) -> li
     ``ticket``: the events' ticket as the change left it, with requester and assignee loaded, if
     the caller has it (the workflows do); else it is read.
     """
-    from teams_app.tasks import deliver_notifications
+    from teams_app.delivery_queue import deliver_notifications
 
     events = [event for event in events if event.pk is not None]
     if not events:

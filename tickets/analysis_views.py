@@ -1,38 +1,24 @@
-"""Reporting pages: the analysis by problem source, CSV exports and saved ticket lists.
+"""The analysis page: tickets per problem source and period, with charts and drill-down.
 
-The analysis figures come from :mod:`tickets.analysis`; every figure links to the ticket list with
-the filters that select exactly the tickets it counts. The CSV exports stream their rows and use
-the same visible querysets as the pages (SECURITY.md C5).
+The figures come from :mod:`tickets.analysis`; every figure links to the ticket list with the
+filters that select exactly the tickets it counts. The same table as CSV is
+``tickets.export_views.analysis_export``.
 """
 
-import csv
-from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 from urllib.parse import urlencode
 
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
-from django.http import QueryDict, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
-from tickets import analysis, problem_sources
-from tickets.forms import AnalysisForm, SavedTicketFilterForm
-from tickets.models import ProblemSource, SavedTicketFilter, Ticket
-from tickets.views import agent_required, filtered_tickets
-
-EXPORT_CHUNK_SIZE = 2000
-"""Rows the database cursor hands over at a time; the export never holds more than that."""
-CSV_LINES_PER_CHUNK = 500
-"""Rows per chunk of the HTTP response, so that 100,000 rows are not 100,000 tiny writes."""
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
+from tickets import analysis
+from tickets.forms import AnalysisForm
+from tickets.models import ProblemSource, Ticket
+from tickets.views import agent_required
 
 # --- Links to the ticket list ---------------------------------------------------------------------
 
@@ -83,7 +69,7 @@ def figure_links(node: ProblemSource | None, period: analysis.Period, *, exact: 
 # --- The analysis page ----------------------------------------------------------------------------
 
 
-def _analysis_for(request) -> tuple[AnalysisForm, str, analysis.Analysis]:
+def analysis_for(request) -> tuple[AnalysisForm, str, analysis.Analysis]:
     form = AnalysisForm(request.GET or None)
     if form.is_bound:
         form.is_valid()  # errors are shown; the default period stands in for an invalid one
@@ -93,7 +79,7 @@ def _analysis_for(request) -> tuple[AnalysisForm, str, analysis.Analysis]:
     return form, choice, result
 
 
-def _worth_showing(row: analysis.Row) -> bool:
+def worth_showing(row: analysis.Row) -> bool:
     """Retired children appear while they still have tickets to count."""
     if row.kind != "child" or row.node.is_active:
         return True
@@ -133,7 +119,7 @@ def _chart_data(result: analysis.Analysis, rows: list[analysis.Row], week_links,
     }
 
 
-def _row_label(row: analysis.Row) -> str:
+def row_label(row: analysis.Row) -> str:
     if row.kind == "direct":
         return _("Directly on “%(name)s”") % {"name": row.node.name}
     return row.node.name if row.node else _("All problem sources")
@@ -142,10 +128,10 @@ def _row_label(row: analysis.Row) -> str:
 @agent_required
 @require_GET
 def analysis_page(request):
-    form, choice, result = _analysis_for(request)
-    rows = [row for row in result.rows if _worth_showing(row)]
+    form, choice, result = analysis_for(request)
+    rows = [row for row in result.rows if worth_showing(row)]
     for row in rows:
-        row.label = _row_label(row)
+        row.label = row_label(row)
         row.links = figure_links(row.node, result.period, exact=row.kind == "direct")
     total_links = rows[0].links
     node_query = {"source": result.node.pk} if result.node else {}
@@ -195,231 +181,3 @@ def _week_links(result: analysis.Analysis) -> tuple[list[str], list[str]]:
         opened.append(link(**source, **_days(first, last)))
         closed.append(link(**source, **_days(first, last, created=False)))
     return opened, closed
-
-
-# --- CSV ------------------------------------------------------------------------------------------
-
-
-class _Echo:
-    """csv.writer writes each row into this and hands back the formatted line."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def neutralise(cell):
-    """Spreadsheets run a cell that starts with = + - @ (or tab/CR) as a formula; a leading quote
-    makes it text. Only text cells: numbers and dates are written by us and never start so."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_PREFIXES):
-        return "'" + cell
-    return cell
-
-
-def csv_lines(rows: Iterable[Iterable]) -> Iterator[bytes]:
-    """UTF-8 with a byte-order mark (so Excel picks the encoding), in chunks of lines."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff".encode()
-    buffer = []
-    for row in rows:
-        buffer.append(writer.writerow([neutralise(cell) for cell in row]))
-        if len(buffer) >= CSV_LINES_PER_CHUNK:
-            yield "".join(buffer).encode()
-            buffer = []
-    if buffer:
-        yield "".join(buffer).encode()
-
-
-def csv_response(rows: Iterable[Iterable], filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _iso(moment: datetime | date | None) -> str:
-    if moment is None:
-        return ""
-    if isinstance(moment, datetime):
-        return timezone.localtime(moment).isoformat(timespec="seconds")
-    return moment.isoformat()
-
-
-def _person(first_name: str | None, last_name: str | None, username: str | None) -> str:
-    # User.display_name (full name, else username), from values() rather than model instances.
-    return f"{first_name or ''} {last_name or ''}".strip() or (username or "")
-
-
-TICKET_COLUMNS = (
-    "pk",
-    "title",
-    "status",
-    "priority",
-    "problem_source_id",
-    "requester__first_name",
-    "requester__last_name",
-    "requester__username",
-    "assignee__first_name",
-    "assignee__last_name",
-    "assignee__username",
-    "created_at",
-    "updated_at",
-    "due_date",
-    "resolved_at",
-    "closed_at",
-)
-
-
-def ticket_rows(tickets: QuerySet) -> Iterator[list]:
-    """The header and one row per ticket, read from the database ``EXPORT_CHUNK_SIZE`` at a time.
-
-    Labels and paths are looked up now, in the request's language and time zone, because the
-    rows are produced later, while the response streams.
-    """
-    statuses = {value: str(label) for value, label in Ticket.Status.choices}
-    priorities = {value: str(label) for value, label in Ticket.Priority.choices}
-    paths = problem_sources.display_paths()
-    header = [
-        _("Number"),
-        _("Title"),
-        _("Status"),
-        _("Priority"),
-        _("Problem source"),
-        _("Requester"),
-        _("Responsible"),
-        _("Created"),
-        _("Updated"),
-        _("Due date"),
-        _("Resolved"),
-        _("Closed"),
-    ]
-    tz = timezone.get_current_timezone()
-
-    def rows():
-        yield header
-        with timezone.override(tz):
-            for row in tickets.values_list(*TICKET_COLUMNS).iterator(chunk_size=EXPORT_CHUNK_SIZE):
-                (pk, title, status, priority, source, r_first, r_last, r_user, a_first, a_last, a_user, *dates) = row
-                created, updated, due, resolved, closed = dates
-                yield [
-                    pk,
-                    title,
-                    statuses.get(status, status),
-                    priorities.get(priority, priority),
-                    paths.get(source, ""),
-                    _person(r_first, r_last, r_user),
-                    _person(a_first, a_last, a_user),
-                    _iso(created),
-                    _iso(updated),
-                    _iso(due),
-                    _iso(resolved),
-                    _iso(closed),
-                ]
-
-    return rows()
-
-
-@login_required
-@require_GET
-def ticket_export(request):
-    """The ticket list as CSV, with the list's filters and order and the user's visibility."""
-    _form, tickets = filtered_tickets(request)
-    return csv_response(ticket_rows(tickets), f"tickets-{timezone.localdate().isoformat()}.csv")
-
-
-def _hours(seconds: float | None):
-    return "" if seconds is None else round(seconds / 3600, 2)
-
-
-def _rate(value: float | None):
-    return "" if value is None else round(value * 100, 1)
-
-
-@agent_required
-@require_GET
-def analysis_export(request):
-    """The analysis table as CSV: one row for the node, one per child; durations in hours."""
-    _form, _choice, result = _analysis_for(request)
-    period = result.period
-    header = [
-        _("From"),
-        _("Until"),
-        _("Problem source"),
-        _("Opened"),
-        _("Opened in the previous period"),
-        _("Resolved or closed"),
-        _("Open now"),
-        _("Unassigned now"),
-        _("Median first response (hours)"),
-        _("90th percentile first response (hours)"),
-        _("Without agent response"),
-        _("Median resolution time (hours)"),
-        _("90th percentile resolution time (hours)"),
-        _("Reopened"),
-        _("Reopen rate (%)"),
-        _("Filed on a general topic"),
-        _("Share filed on a general topic (%)"),
-    ]
-    rows = [header]
-    for row in result.rows:
-        if not _worth_showing(row):
-            continue
-        figures = row.figures
-        rows.append(
-            [
-                period.start.isoformat(),
-                period.end.isoformat(),
-                _row_label(row),
-                figures.opened,
-                figures.opened_previous,
-                figures.closed,
-                figures.backlog,
-                figures.unassigned,
-                _hours(figures.response_median),
-                _hours(figures.response_p90),
-                figures.without_response,
-                _hours(figures.resolution_median),
-                _hours(figures.resolution_p90),
-                figures.reopened,
-                _rate(figures.reopen_rate),
-                figures.on_general_topic,
-                _rate(figures.general_topic_share),
-            ]
-        )
-    slug = slugify(result.node.name_en) if result.node else "all"
-    return csv_response(rows, f"analysis-{slug or 'node'}-{period.start.isoformat()}-{period.end.isoformat()}.csv")
-
-
-# --- Saved ticket lists ---------------------------------------------------------------------------
-
-
-@agent_required
-@require_GET
-def saved_filter_list(request):
-    saved = SavedTicketFilter.objects.visible_to(request.user).select_related("owner")
-    return render(request, "tickets/saved_filters.html", {"saved_filters": saved})
-
-
-@agent_required
-@require_POST
-def saved_filter_create(request):
-    form = SavedTicketFilterForm(request.POST, owner=request.user)
-    if form.is_valid():
-        saved = form.save()
-        messages.success(request, _("The list “%(name)s” was saved.") % {"name": saved.name})
-        return redirect(saved)
-    for errors in form.errors.values():
-        for error in errors:
-            messages.error(request, error)
-    # Back to the same list; the query is re-encoded, so nothing but a query string goes back.
-    query = QueryDict(request.POST.get("query", "")[:2000]).urlencode()
-    return redirect(f"{reverse('tickets:list')}?{query}" if query else reverse("tickets:list"))
-
-
-@agent_required
-@require_POST
-def saved_filter_delete(request, pk: int):
-    saved = get_object_or_404(SavedTicketFilter.objects.filter(owner=request.user), pk=pk)
-    saved.delete()
-    messages.success(request, _("The list “%(name)s” was deleted.") % {"name": saved.name})
-    return redirect("tickets:saved")

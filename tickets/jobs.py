@@ -1,6 +1,6 @@
 """The scheduled jobs: reminders, automatic resolve and close, the IT digest and pruning.
 
-``tickets.tasks`` runs these from the huey consumer; they take the current time from
+``tickets.scheduled`` runs these from the huey consumer; they take the current time from
 ``django.utils.timezone.now`` and hold no state of their own, so the tests call them directly with a
 frozen clock. Each is idempotent: running it twice in a row sends and changes nothing more.
 Ticket changes go through ``tickets.services`` (events and notifications in one transaction); what

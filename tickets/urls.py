@@ -1,17 +1,17 @@
 from django.urls import path
 
-from tickets import analysis_views, source_views, views
+from tickets import analysis_views, export_views, saved_list_views, source_views, views
 
 app_name = "tickets"
 
 urlpatterns = [
     path("", views.ticket_list, name="list"),
-    path("export.csv", analysis_views.ticket_export, name="export"),
+    path("export.csv", export_views.ticket_export, name="export"),
     path("analysis/", analysis_views.analysis_page, name="analysis"),
-    path("analysis/export.csv", analysis_views.analysis_export, name="analysis_export"),
-    path("saved/", analysis_views.saved_filter_list, name="saved"),
-    path("saved/new/", analysis_views.saved_filter_create, name="saved_create"),
-    path("saved/<int:pk>/delete/", analysis_views.saved_filter_delete, name="saved_delete"),
+    path("analysis/export.csv", export_views.analysis_export, name="analysis_export"),
+    path("saved/", saved_list_views.saved_filter_list, name="saved"),
+    path("saved/new/", saved_list_views.saved_filter_create, name="saved_create"),
+    path("saved/<int:pk>/delete/", saved_list_views.saved_filter_delete, name="saved_delete"),
     path("new/", views.ticket_new, name="new"),
     path("problem-sources/", source_views.source_browse, name="source_browse"),
     path("problem-sources/search/", source_views.source_search, name="source_search"),

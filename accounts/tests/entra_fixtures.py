@@ -14,8 +14,8 @@ from cryptography.fernet import Fernet
 from csp.constants import SELF
 from django.urls import reverse
 
-from accounts.fake_entra import FakeEntraID, FakeUser
 from core.settings import entra_social_settings
+from devtools.fake_entra import FakeEntraID, FakeUser
 
 TENANT = "5f1c0e2a-7b3d-4c8e-9a10-2b3c4d5e6f70"
 OTHER_TENANT = "99999999-0000-4000-8000-000000000000"

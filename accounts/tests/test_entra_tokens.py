@@ -10,7 +10,6 @@ from cryptography.fernet import Fernet
 from social_django.models import UserSocialAuth
 
 from accounts.entra import EntraIDBackend
-from accounts.fake_entra import GRAPH_RESOURCE
 from accounts.models import User
 from accounts.tests.entra_fixtures import CLIENT, OTHER_TENANT, PROVIDER, TENANT, microsoft_sign_in
 from accounts.tokens import (
@@ -21,7 +20,8 @@ from accounts.tokens import (
     user_graph_token,
     validate_access_token,
 )
-from teams_app import graph
+from core import microsoft as graph
+from devtools.fake_entra import GRAPH_RESOURCE
 
 pytestmark = pytest.mark.usefixtures("entra")
 

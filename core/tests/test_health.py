@@ -11,7 +11,7 @@ from django.utils import timezone
 from core import views as core_views
 from core.management.commands import run_worker
 from core.models import Heartbeat
-from tickets import tasks as ticket_tasks
+from tickets import scheduled as ticket_tasks
 
 PARTS = {"status", "database", "cache", "redis", "worker_heartbeat_age", "scheduler_heartbeat_age"}
 

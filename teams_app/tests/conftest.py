@@ -4,9 +4,9 @@ one each per session, and settings that point the app at them."""
 import pytest
 from social_django.models import UserSocialAuth
 
-from accounts.fake_entra import FakeEntraID
-from teams_app import graph
-from teams_app.tests.fake_graph import FakeGraph
+from core import microsoft as graph
+from devtools.fake_entra import FakeEntraID
+from devtools.fake_graph import FakeGraph
 
 TENANT = "7e3a1c55-2b7d-4f0e-9c41-0a1b2c3d4e5f"
 CLIENT = "0c0ffee0-0000-4000-8000-00000000beef"

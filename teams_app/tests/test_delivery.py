@@ -12,10 +12,11 @@ from background_task.models import Task
 from django.core.management import call_command
 from django.utils import timezone
 
-from teams_app import activity_types, delivery, graph
+from core import microsoft as graph
+from devtools.fake_graph import Scripted
+from teams_app import activity_types, delivery
 from teams_app.models import Notification, NotificationPreference
 from teams_app.tests.conftest import CLIENT, TEAMS_APP_ID, TENANT, connect_microsoft, token_requests
-from teams_app.tests.fake_graph import Scripted
 from tickets import services
 
 Status = Notification.Status
@@ -330,7 +331,7 @@ def test_delivering_the_same_row_twice_sends_once(microsoft, teams_row):
 def test_a_task_queued_twice_sends_once(microsoft, teams_row):
     from background_task.tasks import tasks
 
-    from teams_app.tasks import deliver_notification
+    from teams_app.delivery_queue import deliver_notification
 
     deliver_notification(teams_row.pk)  # a second task for the same row
     while tasks.run_next_task():

@@ -9,9 +9,9 @@ from background_task.models import CompletedTask, Task
 from background_task.tasks import tasks
 from django.core.management import call_command
 
+from devtools.fake_graph import Scripted
 from teams_app.models import Notification
 from teams_app.tests.conftest import connect_microsoft
-from teams_app.tests.fake_graph import Scripted
 from tickets import services
 
 Status = Notification.Status

@@ -5,7 +5,7 @@ import pytest
 
 from tickets import services
 from tickets.models import Attachment
-from tickets.tests.test_views import body_of, checked_png
+from tickets.tests.page_helpers import body_of, checked_png
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.db.models.query import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tickets import analysis_views, services
+from tickets import export_views, services
 from tickets.models import Ticket
 
 Status = Ticket.Status
@@ -207,7 +207,7 @@ def test_the_export_streams_from_an_iterator_in_chunks(client, agent, employee, 
     original_fetch_all = QuerySet._fetch_all
     monkeypatch.setattr(QuerySet, "iterator", spy_iterator)
     monkeypatch.setattr(QuerySet, "_fetch_all", refuse_to_list)
-    monkeypatch.setattr(analysis_views, "CSV_LINES_PER_CHUNK", 3)
+    monkeypatch.setattr(export_views, "CSV_LINES_PER_CHUNK", 3)
     client.force_login(agent)
 
     with CaptureQueriesContext(connection) as before_reading:
@@ -217,8 +217,8 @@ def test_the_export_streams_from_an_iterator_in_chunks(client, agent, employee, 
     assert response.streaming
     chunks = list(response.streaming_content)
 
-    assert chunk_sizes == [(Ticket, analysis_views.EXPORT_CHUNK_SIZE)]
-    assert analysis_views.EXPORT_CHUNK_SIZE == 2000
+    assert chunk_sizes == [(Ticket, export_views.EXPORT_CHUNK_SIZE)]
+    assert export_views.EXPORT_CHUNK_SIZE == 2000
     assert chunks[0] == "\ufeff".encode()
     assert len(chunks) == 1 + 3  # the BOM, then 8 lines (header and 7 tickets) in chunks of 3
     assert len(rows_of_bytes(b"".join(chunks))) == 8
@@ -229,7 +229,7 @@ def rows_of_bytes(content: bytes) -> list[list[str]]:
 
 
 def test_neutralise_leaves_numbers_alone():
-    assert analysis_views.neutralise(-5) == -5
-    assert analysis_views.neutralise(-2.5) == -2.5
-    assert analysis_views.neutralise("-5") == "'-5"
-    assert analysis_views.neutralise("") == ""
+    assert export_views.neutralise(-5) == -5
+    assert export_views.neutralise(-2.5) == -2.5
+    assert export_views.neutralise("-5") == "'-5"
+    assert export_views.neutralise("") == ""

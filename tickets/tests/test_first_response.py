@@ -8,7 +8,8 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
-from tickets import analysis, data_generator, services
+from devtools import data_generator
+from tickets import analysis, services
 from tickets.models import Comment, Ticket
 
 fill = importlib.import_module("tickets.migrations.0005_ticket_first_response_at").fill_first_response_at
@@ -116,7 +117,7 @@ def test_generated_tickets_store_their_first_agent_response():
 
 @pytest.mark.django_db
 def test_backdated_demo_tickets_store_their_first_agent_response():
-    from tickets import demo_data
+    from devtools import demo_data
 
     demo_data.load_demo_data()
 

@@ -242,7 +242,7 @@ def test_deep_list_pages_run_the_queries_of_the_first_page(
 def test_picker_of_a_2000_node_tree_has_the_query_count_of_a_small_one(
     client, employee, tree, django_assert_max_num_queries, step
 ):
-    from tickets import data_generator
+    from devtools import data_generator
 
     client.force_login(employee)
     query = {} if step == "root" else {"source": tree["hardware"].pk}

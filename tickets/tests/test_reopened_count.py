@@ -11,7 +11,8 @@ from django.apps import apps
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from tickets import analysis, data_generator, jobs, services
+from devtools import data_generator
+from tickets import analysis, jobs, services
 from tickets.models import Ticket, TicketEvent
 
 fill = importlib.import_module("tickets.migrations.0008_ticket_reopened_count").fill_reopened_count
@@ -184,7 +185,7 @@ def test_generated_tickets_store_what_their_events_say():
 
 @pytest.mark.django_db
 def test_reopened_demo_tickets_store_their_reopens():
-    from tickets import demo_data
+    from devtools import demo_data
 
     demo_data.load_demo_data()
 

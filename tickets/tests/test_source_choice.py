@@ -4,7 +4,8 @@ and pages that never send a <select> of every node."""
 import pytest
 from django.urls import reverse
 
-from tickets import data_generator, services
+from devtools import data_generator
+from tickets import services
 from tickets.models import ProblemSource
 
 

@@ -1,11 +1,11 @@
-"""Fill the database with production-sized made-up data for benchmarks (see tickets.data_generator)."""
+"""Fill the database with production-sized made-up data for benchmarks (see devtools.data_generator)."""
 
 import sys
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets import data_generator
+from devtools import data_generator
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """A fake Microsoft Entra ID (v2 endpoints) and Microsoft Graph ``/me``, served over real local HTTP.
 
-The test suite points social-auth (backend ``azuread-v2-tenant-oauth2``) and ``teams_app/graph.py``
+The test suite points social-auth (backend ``azuread-v2-tenant-oauth2``) and ``core/microsoft.py``
 at it; developers run it offline with ``python manage.py fake_entra``::
 
     with FakeEntraID(tenant_id=TENANT, client_id=CLIENT, client_secret=SECRET) as fake:
@@ -39,7 +39,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from core.local_server import LocalHTTPServer
+from devtools.local_server import LocalHTTPServer
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """A stand-in for an outside service as a real HTTP server on this machine, served from a thread.
 
-The fakes of Entra ID (accounts.fake_entra) and Microsoft Graph (teams_app.tests.fake_graph) share
+The fakes of Entra ID (devtools.fake_entra) and Microsoft Graph (devtools.fake_graph) share
 this lifecycle; the tests, the smoke test and ``manage.py fake_entra`` start them. The port is chosen
 on start unless one is given.
 """

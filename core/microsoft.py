@@ -202,10 +202,14 @@ _app_client_lock = threading.Lock()
 _app_client: tuple[tuple[str, ...], msal.ConfidentialClientApplication] | None = None
 
 
+def authority() -> str:
+    """The tenant's Entra ID address: https://<ENTRA_AUTHORITY_HOST>/<tenant>, or the offline fake's."""
+    base = settings.ENTRA_AUTHORITY_URL or f"https://{settings.ENTRA_AUTHORITY_HOST}"
+    return f"{base}/{settings.ENTRA_TENANT_ID}"
+
+
 def _msal_authority() -> tuple[str, _SeamHttpClient, bool]:
     """msal's authority, the HTTP client for it, and whether it is a well-known Microsoft host."""
-    from accounts.tokens import authority  # accounts imports this module; import at use
-
     url = authority()
     parts = urlsplit(url)
     if parts.scheme == "http":  # the offline fake only (ENTRA_AUTHORITY_URL); msal refuses http

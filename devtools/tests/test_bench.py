@@ -1,10 +1,10 @@
-"""The benchmark's instruments (core/bench.py): they must count truly, since bench/run reports them."""
+"""The benchmark's instruments (devtools/bench.py): they must count truly, since bench/run reports them."""
 
 from django.http import HttpResponse
 from django.test import RequestFactory
 
 from accounts.models import User
-from core.bench import QueryCountMiddleware, floor
+from devtools.bench import QueryCountMiddleware, floor
 
 
 def test_query_count_header_counts_every_query_of_the_request(db):

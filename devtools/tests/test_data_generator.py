@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
-from tickets import data_generator, problem_sources
+from devtools import data_generator
+from tickets import problem_sources
 from tickets.models import Comment, ProblemSource, Ticket, TicketEvent
 
 NOW = datetime(2025, 7, 4, 12, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.roles import it_staff_group
-from core.management.commands import quickstart
-from tickets import demo_content, demo_data
+from devtools import demo_content, demo_data
+from devtools.management.commands import quickstart
 from tickets.models import Comment, ProblemSource, Ticket, TicketEvent
 from tickets.problem_sources import pickable_error, tree_errors
 

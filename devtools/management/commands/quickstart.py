@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets import demo_content, demo_data
+from devtools import demo_content, demo_data
 
 
 class Command(BaseCommand):

@@ -16,7 +16,7 @@ from social_core.backends.azuread_tenant import AzureADV2TenantOAuth2
 from social_core.exceptions import AuthConfigurationError, AuthResponseError
 from social_core.strategy import BaseStrategy
 
-from accounts.fake_entra import GRAPH_APP_ID, GRAPH_RESOURCE, FakeEntraID, FakeUser
+from devtools.fake_entra import GRAPH_APP_ID, GRAPH_RESOURCE, FakeEntraID, FakeUser
 
 TENANT = "0a1b2c3d-0000-4000-8000-00000000abcd"
 CLIENT = "c1c1c1c1-0000-4000-8000-000000000001"

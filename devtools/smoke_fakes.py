@@ -2,7 +2,7 @@
 (sendActivityNotification) on free local ports, plus a tiny control server that reports what the
 fake Graph received. Writes their addresses and ids to a JSON file, then serves until killed.
 
-    python deploy/smoke_fakes.py STATE.json TENANT_ID CLIENT_ID CLIENT_SECRET
+    python devtools/smoke_fakes.py STATE.json TENANT_ID CLIENT_ID CLIENT_SECRET
 """
 
 import json
@@ -21,8 +21,8 @@ import django
 
 django.setup()
 
-from accounts.fake_entra import FakeEntraID  # noqa: E402
-from teams_app.tests.fake_graph import FakeGraph  # noqa: E402
+from devtools.fake_entra import FakeEntraID  # noqa: E402
+from devtools.fake_graph import FakeGraph  # noqa: E402
 
 
 def main() -> None:

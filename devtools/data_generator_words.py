@@ -1,4 +1,4 @@
-"""Names and phrases for tickets.data_generator: pure data, English and German like real tickets."""
+"""Names and phrases for devtools.data_generator: pure data, English and German like real tickets."""
 
 FIRST_NAMES = [
     "Anna",

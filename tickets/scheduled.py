@@ -1,6 +1,10 @@
 """huey periodic tasks: thin wrappers around ``tickets.jobs``, run by the one huey consumer
 (`manage.py run_huey`). Every job is idempotent, so running each often is harmless: the reminders
 and the digest decide themselves whether their hour has come and whether they were sent already.
+
+``TicketsConfig.ready`` imports this module, which registers the tasks: huey's ``run_huey`` only
+discovers modules named ``tasks``. (This module is not ``tasks.py`` so that its name says which of the
+two background systems it belongs to; the notification delivery is ``teams_app.delivery_queue``.)
 """
 
 import logging

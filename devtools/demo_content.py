@@ -1,5 +1,5 @@
 """What the demo installation contains: the bilingual problem-source tree, the accounts and the
-tickets with their scripted histories. Pure data; :mod:`tickets.demo_data` loads it."""
+tickets with their scripted histories. Pure data; :mod:`devtools.demo_data` loads it."""
 
 from dataclasses import dataclass, field
 

@@ -1,8 +1,8 @@
 """A fake Microsoft Graph ``sendActivityNotification`` and a fake Teams Workflows webhook, served over
-real local HTTP, for the notification tests.
+real local HTTP, for the notification tests and the production smoke test (devtools/smoke_fakes.py).
 
 It checks what Graph checks where a client could notice: an app-only bearer token signed by the
-fake Entra ID (``accounts.fake_entra``) for Graph, with ``TeamsActivity.Send``; the body's shape
+fake Entra ID (``devtools.fake_entra``) for Graph, with ``TeamsActivity.Send``; the body's shape
 (an unknown property is a 400, like Graph's); a declared activity type with every template parameter
 filled; a known user (404) who has the app installed (403). Tests script the next answers::
 
@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import jwt
 import requests
 
-from core.local_server import LocalHTTPServer
+from devtools.local_server import LocalHTTPServer
 from teams_app import activity_types
 
 logger = logging.getLogger(__name__)

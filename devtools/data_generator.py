@@ -32,8 +32,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.roles import it_staff_group
-from tickets import problem_sources
-from tickets.data_generator_words import (
+from devtools.data_generator_words import (
     ASPECTS,
     CATEGORIES,
     DEPARTMENTS,
@@ -46,6 +45,7 @@ from tickets.data_generator_words import (
     SENTENCES,
     THINGS,
 )
+from tickets import problem_sources
 from tickets.models import Comment, ProblemSource, Ticket, TicketEvent
 
 GENERATED_PREFIX = "gen-"

@@ -23,8 +23,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.roles import it_staff_group
+from devtools.demo_content import DEMO_TICKETS, DEMO_TREE, DEMO_USERS, PATH_SEPARATOR, DemoNode, DemoTicket, Step
 from tickets import problem_sources, services
-from tickets.demo_content import DEMO_TICKETS, DEMO_TREE, DEMO_USERS, PATH_SEPARATOR, DemoNode, DemoTicket, Step
 from tickets.models import Comment, ProblemSource, Ticket, TicketEvent
 
 SEED = 20250601

@@ -1,11 +1,11 @@
-"""Run the fake Entra ID + Graph ``/me`` (accounts/fake_entra.py) for offline development."""
+"""Run the fake Entra ID + Graph ``/me`` (devtools/fake_entra.py) for offline development."""
 
 import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from accounts.fake_entra import FakeEntraID
+from devtools.fake_entra import FakeEntraID
 
 DEV_TENANT_ID = "11111111-2222-3333-4444-555555555555"
 DEV_CLIENT_ID = "66666666-7777-8888-9999-000000000000"
