@@ -85,9 +85,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 
 _redis_url = env_str("REDIS_URL", "")
+# Every cache call fails softly (core/fragments.py); short timeouts keep a Redis that does not answer
+# from holding up each page for redis-py's default of seconds per call.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _redis_url,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
         if _redis_url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -444,9 +450,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 # Sessions live in the database; with Redis shared by all workers they are read from the cache as
-# well (one query less per request). Never with the per-process memory cache: a sign-out in one
-# worker would leave the session alive in the cache of another.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if _redis_url else "django.contrib.sessions.backends.db"
+# well (one query less per request), failing softly to the database when Redis does not answer
+# (core/sessions.py). Never with the per-process memory cache: a sign-out in one worker would leave
+# the session alive in the cache of another.
+SESSION_ENGINE = "core.sessions" if _redis_url else "django.contrib.sessions.backends.db"
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
