@@ -399,6 +399,8 @@ if not 0 < WAITING_REMINDER_DAYS < WAITING_AUTO_RESOLVE_DAYS:
     raise ImproperlyConfigured("WAITING_REMINDER_DAYS must be at least 1 and less than WAITING_AUTO_RESOLVE_DAYS.")
 # /healthz answers 503 when the worker's or the scheduler's heartbeat is older than this (seconds) ...
 HEALTH_HEARTBEAT_MAX_AGE = env_int("HEALTH_HEARTBEAT_MAX_AGE", 300)
+# ... or when a notification has been due, or "sending", for longer than this (seconds): the outbox is stuck.
+HEALTH_OUTBOX_MAX_AGE = env_int("HEALTH_OUTBOX_MAX_AGE", 900)
 # ... unless this is off: the default in development, where `runserver` alone has no worker.
 HEALTH_REQUIRE_WORKERS = env_bool("HEALTH_REQUIRE_WORKERS", not DEBUG)
 

@@ -1,10 +1,11 @@
 """Delivering one Notification row: claim it, send it, record the outcome. Runs in workers only.
 
-At most once: a row is claimed by one conditional UPDATE (pending, or failed and due → sending);
-whoever updates no row returns without sending. It is marked sent by another conditional UPDATE
-after the send. A worker killed between the two leaves the row in "sending", and nothing sends it
-again by itself: only ``retry_notifications`` (or the admin action) requeues such a row, after
-``models.STALE_SENDING_AFTER``, accepting that it may then arrive twice.
+A row is claimed by one conditional UPDATE (pending, or failed and due → sending); whoever updates
+no row returns without sending, so two tasks for one row send it once. It is marked sent by another
+conditional UPDATE after the send. A worker killed, or cut off from the database, between the two
+leaves the row in "sending": the database error path here and the worker (``teams_app.recovery``,
+run by ``run_worker``) put such rows back in the queue. Delivery is at least once: the attempt that
+was cut off may have arrived.
 
 Failures: a 429 waits for its Retry-After; 5xx, timeouts and other transient errors back off
 exponentially (NOTIFICATION_BACKOFF_SECONDS doubling up to NOTIFICATION_BACKOFF_MAX_SECONDS) until
@@ -13,13 +14,14 @@ unknown user: 404; any other 4xx) switches the row to one e-mail instead and say
 ``fallback_note``: unless the person also gets this notification by e-mail anyway, or has no address.
 """
 
+import contextlib
 import logging
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from social_django.models import UserSocialAuth
@@ -49,6 +51,20 @@ def deliver(notification_id: int) -> str | None:
     )
     if not claimed:
         return None
+    try:
+        return _deliver_claimed(notification_id)
+    except DatabaseError:
+        # The database went away mid-delivery: the outcome cannot be recorded. Put the row back
+        # if the database answers again already; otherwise the worker's recovery does (run_worker).
+        with contextlib.suppress(DatabaseError):
+            Notification.objects.filter(pk=notification_id).release(_LOST_DATABASE)
+        raise
+
+
+_LOST_DATABASE = "The database connection was lost during this delivery; sent again (it may arrive twice)."
+
+
+def _deliver_claimed(notification_id: int) -> str | None:
     notification = (
         Notification.objects.select_related(
             "recipient", "ticket__requester", "ticket__problem_source", "event__actor", "event__comment"
