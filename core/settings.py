@@ -366,6 +366,11 @@ NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
 # Retry-After wins.
 NOTIFICATION_BACKOFF_SECONDS = env_int("NOTIFICATION_BACKOFF_SECONDS", 30)
 NOTIFICATION_BACKOFF_MAX_SECONDS = env_int("NOTIFICATION_BACKOFF_MAX_SECONDS", 3600)
+# Throttling (429) uses up no attempt: a throttled notification is retried when Retry-After allows
+# until it is this many hours old, then given up (a Teams notification goes out by e-mail).
+NOTIFICATION_THROTTLE_HOURS = env_int("NOTIFICATION_THROTTLE_HOURS", 24)
+# SMTP calls wait at most this many seconds (Django's default waits for ever, and the worker with it).
+EMAIL_TIMEOUT = 30
 
 # --- Background jobs -----------------------------------------------------------------------------
 
