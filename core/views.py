@@ -3,8 +3,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -89,3 +93,23 @@ def health(request):
         )
         healthy = healthy and report["outbox_stuck"] == 0
     return JsonResponse({"status": OK if healthy else UNAVAILABLE, **report}, status=200 if healthy else 503)
+
+
+def bad_request(request, exception=None):
+    """The 400 page (handler400); a request too large to read says which limit it hit, as 413.
+
+    Django refuses such a body before any view runs, so the form cannot be shown again: the page
+    says so, and static/js/app.js warns before sending files over the limit.
+    """
+    if isinstance(exception, RequestDataTooBig):
+        limit = _("The text fields of a form may hold at most %(limit)s together.") % {
+            "limit": filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        }
+        return render(request, "413.html", {"limit": limit}, status=413)
+    if isinstance(exception, TooManyFilesSent):
+        limit = _("A form may send at most %(count)d files.") % {"count": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
+        return render(request, "413.html", {"limit": limit}, status=413)
+    if isinstance(exception, TooManyFieldsSent):
+        limit = _("A form may send at most %(count)d fields.") % {"count": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
+        return render(request, "413.html", {"limit": limit}, status=413)
+    return render(request, "400.html", status=400)
