@@ -20,8 +20,15 @@ from accounts.tokens import authority
 
 
 def _safe_next(request, fallback: str = "dashboard"):
+    """``next`` when it is a path on this site ("/..."; not "//host" or "/\\host"), else the fallback."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if (
+        target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
         return target
     return fallback
 

@@ -85,9 +85,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 
 _redis_url = env_str("REDIS_URL", "")
+# Every cache call fails softly (core/fragments.py); short timeouts keep a Redis that does not answer
+# from holding up each page for redis-py's default of seconds per call.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _redis_url,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
         if _redis_url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -368,6 +374,11 @@ NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
 # Retry-After wins.
 NOTIFICATION_BACKOFF_SECONDS = env_int("NOTIFICATION_BACKOFF_SECONDS", 30)
 NOTIFICATION_BACKOFF_MAX_SECONDS = env_int("NOTIFICATION_BACKOFF_MAX_SECONDS", 3600)
+# Throttling (429) uses up no attempt: a throttled notification is retried when Retry-After allows
+# until it is this many hours old, then given up (a Teams notification goes out by e-mail).
+NOTIFICATION_THROTTLE_HOURS = env_int("NOTIFICATION_THROTTLE_HOURS", 24)
+# SMTP calls wait at most this many seconds (Django's default waits for ever, and the worker with it).
+EMAIL_TIMEOUT = 30
 
 # --- Background jobs -----------------------------------------------------------------------------
 
@@ -401,6 +412,8 @@ if not 0 < WAITING_REMINDER_DAYS < WAITING_AUTO_RESOLVE_DAYS:
     raise ImproperlyConfigured("WAITING_REMINDER_DAYS must be at least 1 and less than WAITING_AUTO_RESOLVE_DAYS.")
 # /healthz answers 503 when the worker's or the scheduler's heartbeat is older than this (seconds) ...
 HEALTH_HEARTBEAT_MAX_AGE = env_int("HEALTH_HEARTBEAT_MAX_AGE", 300)
+# ... or when a notification has been due, or "sending", for longer than this (seconds): the outbox is stuck.
+HEALTH_OUTBOX_MAX_AGE = env_int("HEALTH_OUTBOX_MAX_AGE", 900)
 # ... unless this is off: the default in development, where `runserver` alone has no worker.
 HEALTH_REQUIRE_WORKERS = env_bool("HEALTH_REQUIRE_WORKERS", not DEBUG)
 
@@ -452,9 +465,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 # Sessions live in the database; with Redis shared by all workers they are read from the cache as
-# well (one query less per request). Never with the per-process memory cache: a sign-out in one
-# worker would leave the session alive in the cache of another.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if _redis_url else "django.contrib.sessions.backends.db"
+# well (one query less per request), failing softly to the database when Redis does not answer
+# (core/sessions.py). Never with the per-process memory cache: a sign-out in one worker would leave
+# the session alive in the cache of another.
+SESSION_ENGINE = "core.sessions" if _redis_url else "django.contrib.sessions.backends.db"
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

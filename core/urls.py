@@ -20,3 +20,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", core_views.health, name="health"),
 ]
+
+# A request body too large to read gets a page that names the limit it hit (413).
+handler400 = "core.views.bad_request"

@@ -1,25 +1,36 @@
 """Delivering one Notification row: claim it, send it, record the outcome. Runs in workers only.
 
-At most once: a row is claimed by one conditional UPDATE (pending, or failed and due → sending);
-whoever updates no row returns without sending. It is marked sent by another conditional UPDATE
-after the send. A worker killed between the two leaves the row in "sending", and nothing sends it
-again by itself: only ``retry_notifications`` (or the admin action) requeues such a row, after
-``models.STALE_SENDING_AFTER``, accepting that it may then arrive twice.
+A row is claimed by one conditional UPDATE (pending, or failed and due → sending); whoever updates
+no row returns without sending, so two tasks for one row send it once. It is marked sent by another
+conditional UPDATE after the send. A worker killed, or cut off from the database, between the two
+leaves the row in "sending": the database error path here and the worker (``teams_app.recovery``,
+run by ``run_worker``) put such rows back in the queue. Delivery is at least once: the attempt that
+was cut off may have arrived.
 
-Failures: a 429 waits for its Retry-After; 5xx, timeouts and other transient errors back off
-exponentially (NOTIFICATION_BACKOFF_SECONDS doubling up to NOTIFICATION_BACKOFF_MAX_SECONDS) until
-NOTIFICATION_MAX_ATTEMPTS, then the row is dead. A permanent Teams refusal (app not installed: 403;
-unknown user: 404; any other 4xx) switches the row to one e-mail instead and says so in
-``fallback_note``: unless the person also gets this notification by e-mail anyway, or has no address.
+Failures: a 429 waits for its Retry-After and uses up no attempt: throttling is bounded by time
+(NOTIFICATION_THROTTLE_HOURS after the row was written). 5xx, timeouts and other transient errors
+back off exponentially (NOTIFICATION_BACKOFF_SECONDS doubling up to NOTIFICATION_BACKOFF_MAX_SECONDS)
+until NOTIFICATION_MAX_ATTEMPTS, then the row is given up. A permanent Teams refusal (app not
+installed: 403; unknown user: 404; any other 4xx), or a Teams row given up, switches the row to one
+e-mail instead and says so in ``fallback_note``: unless the person also gets this notification by
+e-mail anyway, or has no address; then it is dead.
+
+A timeout is ambiguous: Microsoft may have accepted the request before the answer was lost. It is
+retried like any transient failure (and counts as an attempt), so a notification can arrive twice.
+Repeats are made harmless where the channel allows: a Teams activity carries the row's id as its
+``chainId``, so a repeat replaces the first in the feed; an e-mail keeps one Message-ID, by which mail
+systems drop duplicates. A card posted to the channel webhook may show twice.
 """
 
+import contextlib
 import logging
 import uuid
 from datetime import timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from social_django.models import UserSocialAuth
@@ -50,6 +61,20 @@ def deliver(notification_id: int) -> str | None:
     )
     if not claimed:
         return None
+    try:
+        return _deliver_claimed(notification_id)
+    except DatabaseError:
+        # The database went away mid-delivery: the outcome cannot be recorded. Put the row back
+        # if the database answers again already; otherwise the worker's recovery does (run_worker).
+        with contextlib.suppress(DatabaseError):
+            Notification.objects.filter(pk=notification_id).release(_LOST_DATABASE)
+        raise
+
+
+_LOST_DATABASE = "The database connection was lost during this delivery; sent again (it may arrive twice)."
+
+
+def _deliver_claimed(notification_id: int) -> str | None:
     notification = (
         Notification.objects.select_related(
             "recipient", "ticket__requester", "ticket__problem_source", "event__actor", "event__comment"
@@ -71,7 +96,7 @@ def deliver(notification_id: int) -> str | None:
     except graph.MicrosoftError as error:
         if error.permanent:
             return _finish(notification, Status.DEAD, error=str(error))
-        return _retry_later(notification, str(error), retry_after=error.retry_after)
+        return _retry_later(notification, str(error), retry_after=error.retry_after, throttled=error.status == 429)
     except Exception as error:  # SMTP trouble, or a bug: keep the row and try again later
         logger.exception("Delivering notification %s failed", notification.pk)
         return _retry_later(notification, f"{type(error).__name__}: {error}", retry_after=None)
@@ -111,11 +136,20 @@ def _send_email(notification: Notification) -> None:
         subject=content.subject,
         body=content.text,
         to=[recipient.email],
-        # Keeps out-of-office replies and mail loops away (RFC 3834).
-        headers={"Auto-Submitted": "auto-generated"},
+        headers={
+            # Keeps out-of-office replies and mail loops away (RFC 3834).
+            "Auto-Submitted": "auto-generated",
+            # The same on every attempt: mail systems drop a repeat after a timeout as a duplicate.
+            "Message-ID": _message_id(notification),
+        },
     )
     message.attach_alternative(content.html, "text/html")
     message.send()
+
+
+def _message_id(notification: Notification) -> str:
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return f"<notification-{notification.pk}.{notification.dedupe_key.replace(':', '.')}@{domain}>"
 
 
 def _object_id(user) -> str | None:
@@ -147,10 +181,23 @@ def _fall_back_to_email(notification: Notification, reason: str) -> None:
     _record(
         notification,
         channel=Channel.EMAIL,
+        attempts=1,  # the e-mail's first attempt: its own failures get the full NOTIFICATION_MAX_ATTEMPTS
         last_error=f"Teams: {reason}"[:ERROR_MAX],
         fallback_note=f"Teams: {reason}. Sent by e-mail instead."[:300],
     )
     _send_email(notification)
+
+
+def _give_up_on_teams(notification: Notification, error: str) -> str | None:
+    """Teams kept failing (attempts or throttling time used up): e-mail instead, as for a refusal."""
+    try:
+        _fall_back_to_email(notification, f"gave up after repeated failures, last: {error}")
+    except UndeliverableError as reason:
+        return _finish(notification, Status.DEAD, error=f"{error}; {reason}")
+    except Exception as failure:  # SMTP trouble: the row is an e-mail now and retried as one
+        logger.exception("Sending notification %s by e-mail instead failed", notification.pk)
+        return _retry_later(notification, f"{type(failure).__name__}: {failure}", retry_after=None)
+    return _finish(notification, Status.SENT)
 
 
 # --- Outcomes -------------------------------------------------------------------------------------
@@ -180,16 +227,31 @@ def backoff_seconds(attempts: int) -> float:
     return float(min(base * 2 ** max(attempts - 1, 0), settings.NOTIFICATION_BACKOFF_MAX_SECONDS))
 
 
-def _retry_later(notification: Notification, error: str, *, retry_after: float | None) -> str | None:
+def _retry_later(
+    notification: Notification, error: str, *, retry_after: float | None, throttled: bool = False
+) -> str | None:
+    """Schedule the next attempt, or give up: after NOTIFICATION_MAX_ATTEMPTS failed attempts, or for
+    throttling (429), which says nothing about this notification and so uses up no attempt, once the
+    row is NOTIFICATION_THROTTLE_HOURS old. A Teams notification given up goes out by e-mail."""
     from teams_app.delivery_queue import deliver_notification  # the task module imports this one
 
-    if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+    now = timezone.now()
+    if throttled:
+        given_up = now - notification.created_at >= timedelta(hours=settings.NOTIFICATION_THROTTLE_HOURS)
+    else:
+        given_up = notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
+    if given_up:
+        if notification.channel == Channel.TEAMS:
+            return _give_up_on_teams(notification, error)
         return _finish(notification, Status.DEAD, error=error)
     delay = retry_after if retry_after is not None else backoff_seconds(notification.attempts)
-    due = timezone.now() + timedelta(seconds=delay)
+    due = now + timedelta(seconds=delay)
     with transaction.atomic():
         updated = Notification.objects.filter(pk=notification.pk, status=Status.SENDING).update(
-            status=Status.FAILED, next_attempt_at=due, last_error=error[:ERROR_MAX]
+            status=Status.FAILED,
+            next_attempt_at=due,
+            last_error=error[:ERROR_MAX],
+            attempts=F("attempts") - 1 if throttled else F("attempts"),
         )
         if updated:
             deliver_notification(notification.pk, schedule=due)

@@ -23,8 +23,10 @@ KIND_CHOICES = [
     (activity_types.TICKET_STATUS.type, _("Status changes of my tickets")),
 ]
 
-# A row left in "sending" this long is taken as abandoned by a killed worker (see ``retryable``).
-STALE_SENDING_AFTER = timedelta(minutes=30)
+# A row left in "sending" this long is taken as abandoned: its worker stopped or lost the database
+# before it could record the outcome. The worker sends such rows again (``release``), as does an
+# operator's retry (``retryable``). One delivery takes well under a minute (fixed timeouts).
+STALE_SENDING_AFTER = timedelta(minutes=10)
 
 
 class NotificationQuerySet(models.QuerySet):
@@ -36,6 +38,34 @@ class NotificationQuerySet(models.QuerySet):
             Q(status__in=[Notification.Status.DEAD, Notification.Status.FAILED])
             | Q(status=Notification.Status.SENDING, claimed_at__lt=stale)
         )
+
+    def stale_sending(self, *, now=None):
+        return self.filter(
+            status=Notification.Status.SENDING, claimed_at__lt=(now or timezone.now()) - STALE_SENDING_AFTER
+        )
+
+    def stuck(self, *, older_than: timedelta, now=None):
+        """Rows due or being sent for longer than ``older_than``: nothing is working the outbox."""
+        before = (now or timezone.now()) - older_than
+        return self.filter(
+            Q(status__in=[Notification.Status.PENDING, Notification.Status.FAILED], next_attempt_at__lt=before)
+            | Q(status=Notification.Status.SENDING, claimed_at__lt=before)
+        )
+
+    def release(self, reason: str) -> list[int]:
+        """Rows among these still "sending", whose worker stopped before recording the outcome, are
+        due again at once with a new delivery task; returns their ids. The attempt that was cut off
+        may have reached the recipient: delivery is at least once (see ``teams_app.delivery``)."""
+        from teams_app.delivery_queue import deliver_notification
+
+        with transaction.atomic():
+            ids = list(self.filter(status=Notification.Status.SENDING).select_for_update().values_list("pk", flat=True))
+            Notification.objects.filter(pk__in=ids, status=Notification.Status.SENDING).update(
+                status=Notification.Status.FAILED, next_attempt_at=timezone.now(), last_error=reason[:500]
+            )
+            for pk in ids:
+                deliver_notification(pk)
+        return ids
 
     def requeue(self) -> int:
         """Send the retryable rows among these again, from attempt one; returns how many.

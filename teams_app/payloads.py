@@ -113,6 +113,9 @@ def activity_payload(notification: Notification) -> dict[str, Any]:
         "activityType": activity.type,
         "previewText": {"content": plain(message.details or message.headline, PREVIEW_MAX)},
         "templateParameters": [{"name": name, "value": plain(values[name], PARAMETER_MAX)} for name in placeholders],
+        # Graph has no idempotency key, but a notification with the chainId of an earlier one replaces
+        # it in the activity feed: a repeat after a timeout or a crash shows once.
+        "chainId": notification.pk,
     }
 
 

@@ -114,6 +114,29 @@ def detect_content_type(upload, extension: str) -> str | None:
     return None
 
 
+def _kind_of_content(upload) -> tuple[str, str] | None:
+    """(the allowed kind the bytes show, its usual extension), whatever the name says; else None."""
+    for extension in (
+        "png",
+        "jpg",
+        "gif",
+        "webp",
+        "pdf",
+        "docx",
+        "xlsx",
+        "pptx",
+        "odt",
+        "ods",
+        "odp",
+        "doc",
+        "xls",
+        "ppt",
+    ):
+        if detect_content_type(upload, extension) is not None:
+            return extension.upper(), extension
+    return None
+
+
 def check_upload(upload) -> CheckedFile:
     """Validate one uploaded file; raise ValidationError with a message naming the file."""
     name = (upload.name or "").replace("\x00", "").strip()[-255:] or "file"
@@ -128,8 +151,18 @@ def check_upload(upload) -> CheckedFile:
         )
     if upload.size == 0:
         raise ValidationError(_("%(name)s is empty.") % {"name": name})
-    content_type = detect_content_type(upload, _extension(name))
+    extension = _extension(name)
+    content_type = detect_content_type(upload, extension)
     if content_type is None:
+        kind = _kind_of_content(upload)
+        if kind is not None and extension:
+            raise ValidationError(
+                _(
+                    "%(name)s was refused: its content is a %(kind)s file, but its name ends in .%(extension)s. "
+                    "Rename it to .%(expected)s and add it again."
+                )
+                % {"name": name, "kind": kind[0], "extension": extension, "expected": kind[1]}
+            )
         raise ValidationError(
             _("%(name)s is not an allowed file type. Allowed are images, PDF, text and log files and office documents.")
             % {"name": name}

@@ -4,8 +4,10 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.http import QueryDict
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -21,6 +23,17 @@ from tickets.widgets import ProblemSourceSearchInput
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
+
+    def get_context(self, name, value, attrs):
+        # static/js/app.js refuses too large files before the form is sent, so nothing typed is lost
+        # to a request the server cannot read; the server checks again (check_upload).
+        limit = filesizeformat(settings.ATTACHMENT_MAX_BYTES)
+        attrs = {
+            **(attrs or {}),
+            "data-max-bytes": settings.ATTACHMENT_MAX_BYTES,
+            "data-too-large": _("Files may be at most %(limit)s. Too large:") % {"limit": limit},
+        }
+        return super().get_context(name, value, attrs)
 
 
 class AttachmentsField(forms.FileField):
@@ -430,6 +443,16 @@ class SavedTicketFilterForm(StyledFormMixin, forms.ModelForm):
     def save(self, commit=True):
         self.instance.owner = self.owner
         return super().save(commit)
+
+    def save_unless_taken(self) -> SavedTicketFilter | None:
+        """Save, or None with the name's error on the form when a simultaneous save took the name
+        between the check in ``clean_name`` and the insert (the unique constraint decides)."""
+        try:
+            with transaction.atomic():
+                return self.save()
+        except IntegrityError:
+            self.add_error("name", _("You already have a saved list with this name."))
+            return None
 
 
 class AnalysisForm(forms.Form):

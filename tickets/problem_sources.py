@@ -169,7 +169,7 @@ def pickable_error(node: ProblemSource) -> str | None:
 def search_nodes(text: str, *, limit: int = 15) -> list[tuple[ProblemSource, list[ProblemSource]]]:
     """Nodes whose English or German name contains every word of ``text``, in tree order, each with
     its path (root first, the node last): two queries whatever the tree's size."""
-    words = text.split()[:5]
+    words = text.replace("\x00", " ").split()[:5]  # PostgreSQL refuses NUL in a string parameter
     if not words:
         return []
     nodes = ProblemSource.objects.all()

@@ -23,8 +23,7 @@ def saved_filter_list(request):
 @require_POST
 def saved_filter_create(request):
     form = SavedTicketFilterForm(request.POST, owner=request.user)
-    if form.is_valid():
-        saved = form.save()
+    if form.is_valid() and (saved := form.save_unless_taken()):
         messages.success(request, _("The list “%(name)s” was saved.") % {"name": saved.name})
         return redirect(saved)
     for errors in form.errors.values():

@@ -13,7 +13,7 @@ from core.management.commands import run_worker
 from core.models import Heartbeat
 from tickets import scheduled as ticket_tasks
 
-PARTS = {"status", "database", "cache", "redis", "worker_heartbeat_age", "scheduler_heartbeat_age"}
+PARTS = {"status", "database", "cache", "redis", "worker_heartbeat_age", "scheduler_heartbeat_age", "outbox_stuck"}
 
 
 @pytest.fixture

@@ -38,6 +38,18 @@
     });
   });
 
+  // Files over the upload limit are refused before the form is sent: the server could not read such a
+  // request and would answer with an error page instead of the form with what was typed.
+  document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var limit = Number(input.dataset.maxBytes);
+      var tooLarge = Array.prototype.filter.call(input.files, function (file) { return file.size > limit; });
+      var names = tooLarge.map(function (file) { return file.name; }).join(", ");
+      input.setCustomValidity(tooLarge.length ? input.dataset.tooLarge + " " + names : "");
+      if (tooLarge.length) input.reportValidity();
+    });
+  });
+
   // Selects marked data-autosubmit filter as soon as they change.
   document.querySelectorAll("form[data-autosubmit] select").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });

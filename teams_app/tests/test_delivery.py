@@ -1,5 +1,5 @@
 """Delivering notifications to the fake Graph and the fake Entra token endpoint over real HTTP:
-payload, token, retries, dead rows, the e-mail fallback and at-most-once delivery."""
+payload, token, retries, dead rows, the e-mail fallback and one send per claim."""
 
 import json
 import logging
@@ -66,7 +66,8 @@ def test_a_teams_notification_is_posted_with_an_app_token_and_the_declared_shape
     assert claims["aud"] == "https://graph.microsoft.com"
 
     body = request.body
-    assert set(body) == {"topic", "activityType", "previewText", "templateParameters"}
+    assert set(body) == {"topic", "activityType", "previewText", "templateParameters", "chainId"}
+    assert body["chainId"] == teams_row.pk  # a repeat replaces this one in the feed
     assert body["activityType"] == "ticketCreated"
     ticket = teams_row.ticket
     assert body["topic"]["source"] == "text"
@@ -196,7 +197,7 @@ def test_a_429_waits_for_its_retry_after(microsoft, teams_row):
     assert delivery.deliver(teams_row.pk) == Status.FAILED
 
     row = fresh(teams_row)
-    assert (row.status, row.attempts) == (Status.FAILED, 1)
+    assert (row.status, row.attempts) == (Status.FAILED, 0)  # throttling uses up no attempt
     assert timedelta(seconds=6) < row.next_attempt_at - before < timedelta(seconds=9)
     assert "429" in row.last_error
     # A delivery task waits for that moment; run early, the row is not due and nothing is sent.
@@ -206,7 +207,7 @@ def test_a_429_waits_for_its_retry_after(microsoft, teams_row):
 
     Notification.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
     assert delivery.deliver(row.pk) == Status.SENT
-    assert (fresh(row).attempts, len(microsoft.activity_requests)) == (2, 2)
+    assert (fresh(row).attempts, len(microsoft.activity_requests)) == (1, 2)
 
 
 def test_server_errors_back_off_exponentially_up_to_the_cap(settings, microsoft, teams_row):
@@ -234,6 +235,8 @@ def test_a_timeout_is_retried(microsoft, teams_row):
 
 def test_after_the_last_attempt_the_row_is_dead(settings, microsoft, teams_row):
     settings.NOTIFICATION_MAX_ATTEMPTS = 3
+    teams_row.recipient.email = ""  # nothing to fall back to (see test_throttling.py for the fallback)
+    teams_row.recipient.save()
     microsoft.script(Scripted(503), Scripted(503), Scripted(503))
     outcomes = []
     for _attempt in range(3):
@@ -319,7 +322,7 @@ def test_a_fallback_email_that_cannot_be_sent_yet_is_retried_as_email(microsoft,
     assert len(microsoft.activity_requests) == 1  # Teams was not asked again
 
 
-# --- At most once ---------------------------------------------------------------------------------
+# --- One send per claim ---------------------------------------------------------------------------
 
 
 def test_delivering_the_same_row_twice_sends_once(microsoft, teams_row):
@@ -340,7 +343,7 @@ def test_a_task_queued_twice_sends_once(microsoft, teams_row):
     assert fresh(teams_row).status == Status.SENT
 
 
-def test_a_worker_killed_after_sending_never_sends_again_by_itself(microsoft, teams_row, monkeypatch):
+def test_a_row_left_sending_is_not_sent_again_by_its_task_or_an_early_retry(microsoft, teams_row, monkeypatch):
     real_send = graph.send_activity_notification
 
     def send_then_die(*args, **kwargs):

@@ -298,7 +298,7 @@ def posted(client, url: str, data: dict) -> list[str]:
 @pytest.fixture
 def production_sessions(settings):
     """Sessions as production keeps them with Redis: read from the cache (here the test's memory)."""
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.SESSION_ENGINE = "core.sessions"
 
 
 def test_filing_a_ticket_through_the_form_stays_within_ten_queries(
