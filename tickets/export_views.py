@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from accounts.models import display_name
 from tickets import problem_sources
 from tickets.analysis_views import analysis_for, row_label, worth_showing
 from tickets.models import Ticket
@@ -70,11 +71,6 @@ def _iso(moment: datetime | date | None) -> str:
     if isinstance(moment, datetime):
         return timezone.localtime(moment).isoformat(timespec="seconds")
     return moment.isoformat()
-
-
-def _person(first_name: str | None, last_name: str | None, username: str | None) -> str:
-    # User.display_name (full name, else username), from values() rather than model instances.
-    return f"{first_name or ''} {last_name or ''}".strip() or (username or "")
 
 
 TICKET_COLUMNS = (
@@ -134,8 +130,8 @@ def ticket_rows(tickets: QuerySet) -> Iterator[list]:
                     statuses.get(status, status),
                     priorities.get(priority, priority),
                     paths.get(source, ""),
-                    _person(r_first, r_last, r_user),
-                    _person(a_first, a_last, a_user),
+                    display_name(r_first, r_last, r_user),
+                    display_name(a_first, a_last, a_user),
                     _iso(created),
                     _iso(updated),
                     _iso(due),
