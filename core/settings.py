@@ -85,8 +85,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 
 _redis_url = env_str("REDIS_URL", "")
-# Every cache call fails softly (core/fragments.py); short timeouts keep a Redis that does not answer
-# from holding up each page for redis-py's default of seconds per call.
+# The cache holds sessions (read through it softly: core/sessions.py); short timeouts keep a Redis that
+# does not answer from holding up each page for redis-py's default of seconds per call.
 CACHES = {
     "default": (
         {
