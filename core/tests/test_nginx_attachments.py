@@ -9,7 +9,7 @@ from django.test import Client
 from tickets import services
 from tickets.attachments import check_upload
 from tickets.models import Attachment
-from tickets.tests.test_views import png_upload
+from tickets.tests.page_helpers import png_upload
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 

@@ -4,10 +4,10 @@ and the repeat is harmless where the channel allows (Teams chainId, one e-mail M
 import pytest
 from django.utils import timezone
 
+from devtools.fake_graph import Scripted
 from teams_app import delivery
 from teams_app.models import Notification
 from teams_app.tests.conftest import connect_microsoft
-from teams_app.tests.fake_graph import Scripted
 from tickets import services
 
 Status = Notification.Status

@@ -7,10 +7,10 @@ import pytest
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
+from devtools.fake_graph import Scripted
 from teams_app import delivery
 from teams_app.models import Notification
 from teams_app.tests.conftest import connect_microsoft
-from teams_app.tests.fake_graph import Scripted
 from tickets import services
 
 Status = Notification.Status

@@ -17,10 +17,10 @@ from django.db import OperationalError, connection
 from django.utils import timezone
 
 from core.management.commands.run_worker import _BeatingRunner
+from devtools.fake_graph import Scripted
 from teams_app import delivery
 from teams_app.models import Notification, NotificationQuerySet
 from teams_app.tests.conftest import CLIENT, SECRET, TEAMS_APP_ID, TENANT, connect_microsoft
-from teams_app.tests.fake_graph import Scripted
 from tickets import services
 
 Status = Notification.Status
