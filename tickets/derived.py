@@ -46,7 +46,8 @@ class Derived:
     rebuild: Callable[[], None]
 
 
-def _trigger_names() -> set[str]:
+def trigger_names() -> set[str]:
+    """The names of the triggers in this database."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
@@ -56,7 +57,7 @@ def _trigger_names() -> set[str]:
 
 
 def _missing_triggers(expected: tuple[str, ...]) -> list[str]:
-    present = _trigger_names()
+    present = trigger_names()
     return [f"trigger {name} is missing" for name in expected if name not in present]
 
 

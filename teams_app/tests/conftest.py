@@ -2,11 +2,14 @@
 one each per session, and settings that point the app at them."""
 
 import pytest
+from django.utils import timezone
 from social_django.models import UserSocialAuth
 
 from core import microsoft as graph
 from devtools.fake_entra import FakeEntraID
 from devtools.fake_graph import FakeGraph
+from teams_app.models import Notification
+from tickets import services
 
 TENANT = "7e3a1c55-2b7d-4f0e-9c41-0a1b2c3d4e5f"
 CLIENT = "0c0ffee0-0000-4000-8000-00000000beef"
@@ -65,3 +68,19 @@ def token_requests(entra: FakeEntraID) -> list:
         for request in entra.requests
         if request.path.endswith("/oauth2/v2.0/token") and request.form.get("grant_type") == "client_credentials"
     ]
+
+
+@pytest.fixture
+def agents_teams_row(microsoft, employee, agent, tree):
+    """The Teams notification that a new ticket sends to an agent signed in with Microsoft."""
+    connect_microsoft(agent, microsoft)
+    ticket = services.ticket_create(requester=employee, problem_source=tree["paper_jam"], title="Jam", description="x")
+    return Notification.objects.get(ticket=ticket, channel="teams")
+
+
+def fresh(row: Notification) -> Notification:
+    return Notification.objects.get(pk=row.pk)
+
+
+def make_due(row: Notification) -> None:
+    Notification.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())

@@ -1,57 +1,41 @@
 """A request that timed out may have been accepted: it is retried as the rules say (an attempt each),
 and the repeat is harmless where the channel allows (Teams chainId, one e-mail Message-ID)."""
 
-import pytest
-from django.utils import timezone
-
 from devtools.fake_graph import Scripted
 from teams_app import delivery
 from teams_app.models import Notification
-from teams_app.tests.conftest import connect_microsoft
+from teams_app.tests.conftest import fresh, make_due
 from tickets import services
 
 Status = Notification.Status
 
 
-@pytest.fixture
-def teams_row(microsoft, employee, agent, tree):
-    connect_microsoft(agent, microsoft)
-    ticket = services.ticket_create(requester=employee, problem_source=tree["paper_jam"], title="Jam", description="x")
-    return Notification.objects.get(ticket=ticket, channel="teams")
-
-
-def fresh(row):
-    return Notification.objects.get(pk=row.pk)
-
-
-def make_due(row) -> None:
-    Notification.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
-
-
-def test_a_read_timeout_after_graph_accepted_is_sent_again_with_the_same_chain_id(microsoft, teams_row):
+def test_a_read_timeout_after_graph_accepted_is_sent_again_with_the_same_chain_id(microsoft, agents_teams_row):
     microsoft.script(Scripted(hang=2.0))  # Graph takes the request, the answer comes after our timeout
 
-    assert delivery.deliver(teams_row.pk) == Status.FAILED
-    row = fresh(teams_row)
+    assert delivery.deliver(agents_teams_row.pk) == Status.FAILED
+    row = fresh(agents_teams_row)
     assert (row.attempts, "timed out" in row.last_error) == (1, True)
     make_due(row)
     assert delivery.deliver(row.pk) == Status.SENT
 
     first, second = microsoft.activity_requests
     assert first.body == second.body  # the repeat replaces the first in the feed: same chainId
-    assert first.body["chainId"] == teams_row.pk
+    assert first.body["chainId"] == agents_teams_row.pk
 
 
-def test_timeouts_use_up_attempts_and_then_the_notification_goes_by_email(settings, microsoft, teams_row, mailoutbox):
+def test_timeouts_use_up_attempts_and_then_the_notification_goes_by_email(
+    settings, microsoft, agents_teams_row, mailoutbox
+):
     settings.NOTIFICATION_MAX_ATTEMPTS = 2
     microsoft.script(Scripted(hang=2.0), Scripted(hang=2.0))
 
-    assert delivery.deliver(teams_row.pk) == Status.FAILED
-    make_due(teams_row)
-    assert delivery.deliver(teams_row.pk) == Status.SENT
+    assert delivery.deliver(agents_teams_row.pk) == Status.FAILED
+    make_due(agents_teams_row)
+    assert delivery.deliver(agents_teams_row.pk) == Status.SENT
 
     assert len(microsoft.activity_requests) == 2  # no third try at Teams
-    assert fresh(teams_row).channel == "email"
+    assert fresh(agents_teams_row).channel == "email"
     assert len(mailoutbox) == 1
 
 

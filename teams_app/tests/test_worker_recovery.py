@@ -20,23 +20,12 @@ from core.management.commands.run_worker import _BeatingRunner
 from devtools.fake_graph import Scripted
 from teams_app import delivery
 from teams_app.models import Notification, NotificationQuerySet
-from teams_app.tests.conftest import CLIENT, SECRET, TEAMS_APP_ID, TENANT, connect_microsoft
+from teams_app.tests.conftest import CLIENT, SECRET, TEAMS_APP_ID, TENANT, connect_microsoft, fresh
 from tickets import services
 
 Status = Notification.Status
 # The worker closes stale connections between tasks, which would end a test's wrapping transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def teams_row(microsoft, employee, agent, tree):
-    connect_microsoft(agent, microsoft)
-    ticket = services.ticket_create(requester=employee, problem_source=tree["paper_jam"], title="Jam", description="x")
-    return Notification.objects.get(ticket=ticket, channel="teams")
-
-
-def fresh(row):
-    return Notification.objects.get(pk=row.pk)
 
 
 def run_passes(runner, count: int = 5) -> None:
@@ -69,20 +58,22 @@ def dead_pid() -> int:
 # --- A lost database ------------------------------------------------------------------------------
 
 
-def test_a_database_error_after_sending_puts_the_row_back_and_it_is_sent_again(microsoft, teams_row, monkeypatch):
+def test_a_database_error_after_sending_puts_the_row_back_and_it_is_sent_again(
+    microsoft, agents_teams_row, monkeypatch
+):
     lose_database_once(monkeypatch, delivery, "_finish")  # Graph took it; recording the outcome fails
     runner = _BeatingRunner(tasks)
 
     run_passes(runner)
 
-    row = fresh(teams_row)
+    row = fresh(agents_teams_row)
     assert row.status == Status.SENT
     assert len(microsoft.activity_requests) == 2  # at least once: the unrecorded attempt counts as lost
     assert Task.objects.count() == 0
 
 
 def test_the_worker_survives_when_even_the_task_bookkeeping_fails_and_recovers_its_own_task(
-    microsoft, teams_row, monkeypatch
+    microsoft, agents_teams_row, monkeypatch
 ):
     lose_database_once(monkeypatch, delivery, "_finish")
     real_release = NotificationQuerySet.release
@@ -97,18 +88,18 @@ def test_the_worker_survives_when_even_the_task_bookkeeping_fails_and_recovers_i
     runner = _BeatingRunner(tasks)
 
     assert runner.run_next_task() is False  # the error reached the worker loop, which goes on
-    assert fresh(teams_row).status == Status.SENDING
+    assert fresh(agents_teams_row).status == Status.SENDING
     [task] = Task.objects.all()
     assert task.locked_by == str(os.getpid())
 
     run_passes(runner)
 
-    assert fresh(teams_row).status == Status.SENT
+    assert fresh(agents_teams_row).status == Status.SENT
     assert Task.objects.count() == 0
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="terminates a PostgreSQL backend")
-def test_a_connection_the_server_ended_is_replaced_before_the_next_task(microsoft, teams_row):
+def test_a_connection_the_server_ended_is_replaced_before_the_next_task(microsoft, agents_teams_row):
     import psycopg2
 
     with connection.cursor() as cursor:
@@ -121,44 +112,46 @@ def test_a_connection_the_server_ended_is_replaced_before_the_next_task(microsof
     other.close()
 
     assert _BeatingRunner(tasks).run_next_task() is True
-    assert fresh(teams_row).status == Status.SENT
+    assert fresh(agents_teams_row).status == Status.SENT
 
 
 # --- A killed worker ------------------------------------------------------------------------------
 
 
-def test_at_start_the_tasks_of_a_dead_worker_are_unlocked_and_its_row_sent_again(microsoft, teams_row):
-    Notification.objects.filter(pk=teams_row.pk).update(status=Status.SENDING, attempts=1, claimed_at=timezone.now())
+def test_at_start_the_tasks_of_a_dead_worker_are_unlocked_and_its_row_sent_again(microsoft, agents_teams_row):
+    Notification.objects.filter(pk=agents_teams_row.pk).update(
+        status=Status.SENDING, attempts=1, claimed_at=timezone.now()
+    )
     Task.objects.update(locked_by=str(dead_pid()), locked_at=timezone.now())
     assert tasks.run_next_task() is False  # the library alone waits for MAX_RUN_TIME
 
     _BeatingRunner(tasks).run_next_task()
 
-    row = fresh(teams_row)
+    row = fresh(agents_teams_row)
     assert (row.status, row.attempts) == (Status.SENT, 2)
     assert len(microsoft.activity_requests) == 1
 
 
-def test_a_task_locked_by_a_running_process_is_left_alone(microsoft, teams_row):
-    Notification.objects.filter(pk=teams_row.pk).update(status=Status.SENDING, claimed_at=timezone.now())
+def test_a_task_locked_by_a_running_process_is_left_alone(microsoft, agents_teams_row):
+    Notification.objects.filter(pk=agents_teams_row.pk).update(status=Status.SENDING, claimed_at=timezone.now())
     Task.objects.update(locked_by=str(os.getppid()), locked_at=timezone.now())
 
     run_passes(_BeatingRunner(tasks), 2)
 
-    assert fresh(teams_row).status == Status.SENDING
+    assert fresh(agents_teams_row).status == Status.SENDING
     assert Task.objects.get().locked_by == str(os.getppid())
     assert microsoft.activity_requests == []
 
 
-def test_a_row_left_sending_too_long_is_sent_again(microsoft, teams_row):
-    Notification.objects.filter(pk=teams_row.pk).update(
+def test_a_row_left_sending_too_long_is_sent_again(microsoft, agents_teams_row):
+    Notification.objects.filter(pk=agents_teams_row.pk).update(
         status=Status.SENDING, claimed_at=timezone.now() - timedelta(minutes=11)
     )
     Task.objects.all().delete()  # its task is gone (the library finished or dropped it)
 
     run_passes(_BeatingRunner(tasks), 2)
 
-    assert fresh(teams_row).status == Status.SENT
+    assert fresh(agents_teams_row).status == Status.SENT
 
 
 def test_a_worker_killed_while_sending_is_recovered_by_the_next_one(microsoft, notify_entra, employee, agent, tree):

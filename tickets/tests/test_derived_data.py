@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from tickets import services
-from tickets.derived import SEARCH_DOCUMENT_TRIGGERS, STATUS_COUNT_TRIGGERS
+from tickets.derived import SEARCH_DOCUMENT_TRIGGERS, STATUS_COUNT_TRIGGERS, trigger_names
 from tickets.models import Ticket, TicketStatusCount
 
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: set DATABASE_URL")
@@ -31,15 +31,6 @@ def rebuild() -> str:
     return out.getvalue()
 
 
-def triggers() -> set[str]:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
-        else:
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        return {row[0] for row in cursor.fetchall()}
-
-
 def file_tickets(employee, tree, count: int) -> list[Ticket]:
     return [
         services.ticket_create(
@@ -56,10 +47,10 @@ def test_the_migrated_database_keeps_every_derived_value(employee, tree):
     output = check()
 
     assert "Status counts OK" in output
-    assert set(STATUS_COUNT_TRIGGERS) <= triggers()
+    assert set(STATUS_COUNT_TRIGGERS) <= trigger_names()
     if connection.vendor == "postgresql":
         assert "Search documents OK" in output
-        assert set(SEARCH_DOCUMENT_TRIGGERS) <= triggers()
+        assert set(SEARCH_DOCUMENT_TRIGGERS) <= trigger_names()
 
 
 def test_wrong_counts_are_reported_and_rebuilt(employee, tree, agent):
@@ -94,7 +85,7 @@ def test_a_migration_that_rebuilds_the_ticket_table_on_sqlite_keeps_the_triggers
                 requester_id=employee.pk, problem_source_id=tree["software"].pk, title=f"Old {number}", description="d"
             )
         executor.migrate(latest)
-        assert set(STATUS_COUNT_TRIGGERS) <= triggers()
+        assert set(STATUS_COUNT_TRIGGERS) <= trigger_names()
         file_tickets(employee, tree, 1)
         assert "Status counts OK" in check()
         assert TicketStatusCount.counts()["new"] == 3
@@ -109,7 +100,7 @@ def test_a_table_rebuilt_without_its_triggers_is_reported_and_repaired(employee,
     try:
         with connection.schema_editor() as editor:
             editor._remake_table(Ticket)  # what Django does for most column changes on SQLite
-        assert not set(STATUS_COUNT_TRIGGERS) & triggers()
+        assert not set(STATUS_COUNT_TRIGGERS) & trigger_names()
         file_tickets(employee, tree, 2)  # not counted
 
         with pytest.raises(CommandError, match="trigger tickets_status_count_insert is missing"):
