@@ -279,8 +279,13 @@ until [[ "$(health)" == healthy ]]; do
 done
 echo "  ok: web is healthy; last probe: $(docker inspect --format '{{range .State.Health.Log}}{{.Output}}{{end}}' "$PREFIX-web" | grep . | tail -n1 | cut -c1-200)"
 
-log "Containers still running"
+log "Containers still running, no errors in their logs"
 for name in web worker scheduler; do
   [[ "$(docker inspect --format '{{.State.Running}}' "$PREFIX-$name")" == true ]] || fail "$name stopped"
+  # gunicorn's own errors ("[ERROR]") and any traceback; Django's 503 lines for /healthz before the
+  # first heartbeats are expected.
+  ERRORS=$(docker logs "$PREFIX-$name" 2>&1 | grep -E -e '\] \[ERROR\] ' -e '^Traceback' || true)
+  [[ -z "$ERRORS" ]] || fail "errors in the $name container's log:
+$ERRORS"
 done
-echo "  ok: web, worker and scheduler running"
+echo "  ok: web, worker and scheduler running, no gunicorn error and no traceback logged"
