@@ -1,7 +1,10 @@
 # TinyTeamsTicket: one image for the web server (gunicorn), the notification worker, the scheduler
 # and the one-shot migrations (docker-compose.yml). No secret is baked in: the settings only get a
 # throwaway SECRET_KEY for the build steps below; the real configuration comes from .env at run time.
-FROM python:3.12-slim
+# BASE_IMAGE: the official image; deploy/base_image.sh makes a stand-in from Debian packages where no
+# image registry is reachable (deploy/container_smoke_test.sh, CI). It needs python, pip and apt-get.
+ARG BASE_IMAGE=python:3.12-slim
+FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
