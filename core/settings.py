@@ -420,6 +420,7 @@ HEALTH_REQUIRE_WORKERS = env_bool("HEALTH_REQUIRE_WORKERS", not DEBUG)
 # --- E-mail --------------------------------------------------------------------------------------
 
 EMAIL_URL = env_str("EMAIL_URL", "console:")
+EMAIL_GRAPH_MAILBOX = ""
 if EMAIL_URL.startswith("smtp"):
     from urllib.parse import unquote, urlparse
 
@@ -431,11 +432,19 @@ if EMAIL_URL.startswith("smtp"):
     EMAIL_HOST_PASSWORD = unquote(_mail.password or "")
     EMAIL_USE_TLS = _mail.scheme == "smtp+tls"
     EMAIL_USE_SSL = _mail.scheme == "smtps"
+elif EMAIL_URL.startswith("graph://"):
+    # Microsoft Graph sendMail as this mailbox, with the app-only token of ENTRA_CLIENT_ID (Mail.Send).
+    EMAIL_BACKEND = "core.graph_mail.GraphEmailBackend"
+    EMAIL_GRAPH_MAILBOX = EMAIL_URL.removeprefix("graph://").strip("/")
+    if EMAIL_GRAPH_MAILBOX.count("@") != 1 or "/" in EMAIL_GRAPH_MAILBOX:
+        raise ImproperlyConfigured("EMAIL_URL=graph:// needs the mailbox's address, e.g. graph://it@contoso.com")
 elif EMAIL_URL == "console:":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 else:
-    raise ImproperlyConfigured("EMAIL_URL must be console: or smtp://, smtp+tls://, smtps://user:pass@host:port")
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "TinyTeamsTicket <tickets@localhost>")
+    raise ImproperlyConfigured(
+        "EMAIL_URL must be console:, graph://mailbox@domain or smtp://, smtp+tls://, smtps://user:pass@host:port"
+    )
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"TinyTeamsTicket <{EMAIL_GRAPH_MAILBOX or 'tickets@localhost'}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Security headers and cookies ----------------------------------------------------------------
