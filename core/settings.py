@@ -446,6 +446,21 @@ else:
     )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"TinyTeamsTicket <{EMAIL_GRAPH_MAILBOX or 'tickets@localhost'}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The help-desk mailbox whose inbox becomes tickets (tickets/mail_intake.py, read through Graph with
+# Mail.ReadWrite every minute by the huey consumer). Empty: off.
+MAIL_INTAKE_MAILBOX = env_str("MAIL_INTAKE_MAILBOX", "")
+# The top-level folder processed messages are moved to (created when missing); nothing is deleted.
+MAIL_INTAKE_FOLDER = env_str("MAIL_INTAKE_FOLDER", "Processed by TinyTeamsTicket")
+# The English name of the problem source that tickets by e-mail are filed under.
+MAIL_INTAKE_PROBLEM_SOURCE = env_str("MAIL_INTAKE_PROBLEM_SOURCE", "Other / not sure")
+# A sender without an account here: "refuse" (a polite reply) or "create" (a local account without password).
+MAIL_INTAKE_UNKNOWN_SENDERS = env_str("MAIL_INTAKE_UNKNOWN_SENDERS", "refuse")
+if MAIL_INTAKE_UNKNOWN_SENDERS not in {"refuse", "create"}:
+    raise ImproperlyConfigured("MAIL_INTAKE_UNKNOWN_SENDERS must be refuse or create.")
+# A message whose processing failed this often is given up ("poison", shown in the admin).
+MAIL_INTAKE_MAX_ATTEMPTS = env_int("MAIL_INTAKE_MAX_ATTEMPTS", 5)
+# All attachments of one message together; each file also obeys ATTACHMENT_MAX_MB.
+MAIL_INTAKE_MAX_MB = env_int("MAIL_INTAKE_MAX_MB", 25)
 
 # --- Security headers and cookies ----------------------------------------------------------------
 
