@@ -12,7 +12,7 @@ from tickets.models import ProblemSource, Ticket
 
 # The fake Entra ID and the fixtures that point the app at it, and the repo's nginx in front of the
 # live server, for every app's tests.
-pytest_plugins = ["accounts.tests.entra_fixtures", "core.tests.nginx_proxy"]
+pytest_plugins = ["accounts.tests.entra_fixtures", "core.tests.nginx_proxy", "core.tests.mail_fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ delivery. App-only tokens come from msal (:func:`app_token`), whose HTTP also go
 Tokens are never logged.
 """
 
+import base64
 import logging
 import threading
 import time
@@ -270,3 +271,75 @@ def send_activity_notification(user_oid: str, payload: dict[str, Any], *, token:
     """POST /users/{oid}/teamwork/sendActivityNotification; Graph answers 204 without a body."""
     url = f"{settings.GRAPH_URL}/v1.0/users/{quote(user_oid, safe='')}/teamwork/sendActivityNotification"
     post_json(url, payload, token=token)
+
+
+# --- Mailboxes (Mail.Send, Mail.ReadWrite; restricted to the help-desk mailbox by Exchange RBAC) -----
+
+# Graph's ids change when a message moves between folders, unless immutable ids are asked for: the
+# mail intake keys its records on them and moves every message it has read.
+_IMMUTABLE_IDS = {"Prefer": 'IdType="ImmutableId"'}
+
+
+def _mailbox_url(mailbox: str, path: str = "") -> str:
+    return f"{settings.GRAPH_URL}/v1.0/users/{quote(mailbox, safe='@')}{path}"
+
+
+def send_mime(mailbox: str, mime: bytes, *, token: str) -> None:
+    """POST /users/{mailbox}/sendMail with the message in MIME (base64 text): Exchange keeps its headers
+    (Message-ID, Auto-Submitted, In-Reply-To), its HTML and text alternatives and its attachments.
+    Graph answers 202 without a body; it refuses requests over 4 MB (a permanent 413/400)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/plain"}
+    _send("POST", _mailbox_url(mailbox, "/sendMail"), data=base64.b64encode(mime), headers=headers)
+
+
+def _get(url: str, *, token: str, params: dict | None = None) -> dict[str, Any]:
+    headers = {"Accept": "application/json", "Authorization": f"Bearer {token}", **_IMMUTABLE_IDS}
+    return _send("GET", url, headers=headers, params=params).json()
+
+
+def inbox_delta_url(mailbox: str) -> str:
+    """Where a first delta query of the inbox starts; later ones continue from the stored deltaLink."""
+    return _mailbox_url(mailbox, "/mailFolders/inbox/messages/delta")
+
+
+def inbox_delta_page(url: str, *, token: str) -> dict[str, Any]:
+    """One page of a delta query: ``value``, then ``@odata.nextLink`` (more) or ``@odata.deltaLink``
+    (done; the start of the next round). Only ids are selected: each message is read on its own."""
+    # The links Graph hands back carry their own query (with the $select of the first request).
+    params = None if "?" in url else {"$select": "id"}
+    return _get(url, token=token, params=params)
+
+
+MESSAGE_FIELDS = (
+    "id,internetMessageId,subject,from,sender,toRecipients,receivedDateTime,body,hasAttachments,internetMessageHeaders"
+)
+
+
+def mailbox_message(mailbox: str, message_id: str, *, token: str) -> dict[str, Any]:
+    """One message with its body and Internet headers (those need $select)."""
+    url = _mailbox_url(mailbox, f"/messages/{quote(message_id, safe='')}")
+    return _get(url, token=token, params={"$select": MESSAGE_FIELDS})
+
+
+def mailbox_attachments(mailbox: str, message_id: str, *, token: str) -> list[dict[str, Any]]:
+    """The message's attachments; file attachments carry ``contentBytes`` (base64)."""
+    url = _mailbox_url(mailbox, f"/messages/{quote(message_id, safe='')}/attachments")
+    return _get(url, token=token).get("value", [])
+
+
+def mailbox_folder_id(mailbox: str, name: str, *, token: str) -> str:
+    """The id of the top-level folder ``name``, created when it does not exist yet."""
+    escaped = name.replace("'", "''")
+    found = _get(
+        _mailbox_url(mailbox, "/mailFolders"), token=token, params={"$filter": f"displayName eq '{escaped}'"}
+    ).get("value", [])
+    if found:
+        return found[0]["id"]
+    response = post_json(_mailbox_url(mailbox, "/mailFolders"), {"displayName": name}, token=token)
+    return response.json()["id"]
+
+
+def mailbox_move(mailbox: str, message_id: str, folder_id: str, *, token: str) -> None:
+    url = _mailbox_url(mailbox, f"/messages/{quote(message_id, safe='')}/move")
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}", **_IMMUTABLE_IDS}
+    _send("POST", url, json={"destinationId": folder_id}, headers=headers)

@@ -420,6 +420,7 @@ HEALTH_REQUIRE_WORKERS = env_bool("HEALTH_REQUIRE_WORKERS", not DEBUG)
 # --- E-mail --------------------------------------------------------------------------------------
 
 EMAIL_URL = env_str("EMAIL_URL", "console:")
+EMAIL_GRAPH_MAILBOX = ""
 if EMAIL_URL.startswith("smtp"):
     from urllib.parse import unquote, urlparse
 
@@ -431,12 +432,35 @@ if EMAIL_URL.startswith("smtp"):
     EMAIL_HOST_PASSWORD = unquote(_mail.password or "")
     EMAIL_USE_TLS = _mail.scheme == "smtp+tls"
     EMAIL_USE_SSL = _mail.scheme == "smtps"
+elif EMAIL_URL.startswith("graph://"):
+    # Microsoft Graph sendMail as this mailbox, with the app-only token of ENTRA_CLIENT_ID (Mail.Send).
+    EMAIL_BACKEND = "core.graph_mail.GraphEmailBackend"
+    EMAIL_GRAPH_MAILBOX = EMAIL_URL.removeprefix("graph://").strip("/")
+    if EMAIL_GRAPH_MAILBOX.count("@") != 1 or "/" in EMAIL_GRAPH_MAILBOX:
+        raise ImproperlyConfigured("EMAIL_URL=graph:// needs the mailbox's address, e.g. graph://it@contoso.com")
 elif EMAIL_URL == "console:":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 else:
-    raise ImproperlyConfigured("EMAIL_URL must be console: or smtp://, smtp+tls://, smtps://user:pass@host:port")
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "TinyTeamsTicket <tickets@localhost>")
+    raise ImproperlyConfigured(
+        "EMAIL_URL must be console:, graph://mailbox@domain or smtp://, smtp+tls://, smtps://user:pass@host:port"
+    )
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"TinyTeamsTicket <{EMAIL_GRAPH_MAILBOX or 'tickets@localhost'}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The help-desk mailbox whose inbox becomes tickets (tickets/mail_intake.py, read through Graph with
+# Mail.ReadWrite every minute by the huey consumer). Empty: off.
+MAIL_INTAKE_MAILBOX = env_str("MAIL_INTAKE_MAILBOX", "")
+# The top-level folder processed messages are moved to (created when missing); nothing is deleted.
+MAIL_INTAKE_FOLDER = env_str("MAIL_INTAKE_FOLDER", "Processed by TinyTeamsTicket")
+# The English name of the problem source that tickets by e-mail are filed under.
+MAIL_INTAKE_PROBLEM_SOURCE = env_str("MAIL_INTAKE_PROBLEM_SOURCE", "Other / not sure")
+# A sender without an account here: "refuse" (a polite reply) or "create" (a local account without password).
+MAIL_INTAKE_UNKNOWN_SENDERS = env_str("MAIL_INTAKE_UNKNOWN_SENDERS", "refuse")
+if MAIL_INTAKE_UNKNOWN_SENDERS not in {"refuse", "create"}:
+    raise ImproperlyConfigured("MAIL_INTAKE_UNKNOWN_SENDERS must be refuse or create.")
+# A message whose processing failed this often is given up ("poison", shown in the admin).
+MAIL_INTAKE_MAX_ATTEMPTS = env_int("MAIL_INTAKE_MAX_ATTEMPTS", 5)
+# All attachments of one message together; each file also obeys ATTACHMENT_MAX_MB.
+MAIL_INTAKE_MAX_MB = env_int("MAIL_INTAKE_MAX_MB", 25)
 
 # --- Security headers and cookies ----------------------------------------------------------------
 

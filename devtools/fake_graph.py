@@ -160,7 +160,7 @@ class FakeGraph(LocalHTTPServer):
             match = ACTIVITY_PATH.match(request.path)
             if match and request.method == "POST":
                 return self._send_activity_notification(request, match.group(1))
-            raise _GraphError(404, "UnknownError", f"No endpoint at {request.path}.")
+            return self._route(request)
         except _GraphError as error:
             body = {
                 "error": {
@@ -170,6 +170,10 @@ class FakeGraph(LocalHTTPServer):
                 }
             }
             return _Answer(error.status, body, error.headers)
+
+    def _route(self, request: GraphRequest) -> _Answer:
+        """Endpoints beyond the Teams ones (subclasses: devtools.fake_mail)."""
+        raise _GraphError(404, "UnknownError", f"No endpoint at {request.path}.")
 
     def _webhook(self, request: GraphRequest) -> _Answer:
         if f"sig={WEBHOOK_SIGNATURE}" not in request.query:
@@ -223,7 +227,7 @@ class FakeGraph(LocalHTTPServer):
             raise _GraphError(403, "Forbidden", "The app is not installed for the recipient.")
         return _Answer(204)
 
-    def _check_app_token(self, authorization: str | None) -> None:
+    def _check_app_token(self, authorization: str | None, role: str = "TeamsActivity.Send") -> None:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme != "Bearer" or not token:
             raise _GraphError(401, "InvalidAuthenticationToken", "Access token is empty.")
@@ -243,8 +247,8 @@ class FakeGraph(LocalHTTPServer):
             raise _GraphError(401, "InvalidAuthenticationToken", "Access token validation failure.") from None
         if claims.get("tid") != self.tenant_id or claims.get("appid") != self.client_id:
             raise _GraphError(401, "InvalidAuthenticationToken", "The token is for another tenant or app.")
-        if claims.get("idtyp") != "app" or "TeamsActivity.Send" not in claims.get("roles", []):
-            raise _GraphError(403, "Forbidden", "Missing role permissions: TeamsActivity.Send.")
+        if claims.get("idtyp") != "app" or role not in claims.get("roles", []):
+            raise _GraphError(403, "Forbidden", f"Missing role permissions: {role}.")
 
 
 class _Handler(BaseHTTPRequestHandler):

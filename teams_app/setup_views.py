@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from teams_app import activity_types, icons, manifest, registration
+from tickets.models import MailboxConnection
 
 
 def staff_required(view):
@@ -57,6 +58,7 @@ def setup(request):
         "setting_rows": registration.setting_rows(problems),
         # A fresh GUID to copy, for whoever has not chosen one yet.
         "suggested_app_id": "" if settings.TEAMS_APP_ID else str(uuid.uuid4()),
+        "mail": _mail_setup(),
     }
     return render(request, "teams_app/setup.html", context)
 
@@ -80,3 +82,26 @@ def setup_package(request):
             )
         },
     )
+
+
+def _mail_setup() -> dict:
+    """Sending through Graph and the mailbox intake: the permissions, the Exchange RBAC scoping lines
+    with this installation's values, and how the intake's last run went."""
+    mailbox = settings.MAIL_INTAKE_MAILBOX or settings.EMAIL_GRAPH_MAILBOX or "it@contoso.com"
+    app = settings.ENTRA_CLIENT_ID or "<client id>"
+    scope = "TinyTeamsTicket help-desk mailbox"
+    lines = [f'New-ManagementScope -Name "{scope}" -RecipientRestrictionFilter "PrimarySmtpAddress -eq \'{mailbox}\'"']
+    for role in ("Application Mail.Send", "Application Mail.ReadWrite"):
+        lines.append(f'New-ManagementRoleAssignment -App {app} -Role "{role}" -CustomResourceScope "{scope}"')
+    return {
+        "send_mailbox": settings.EMAIL_GRAPH_MAILBOX,
+        "intake_mailbox": settings.MAIL_INTAKE_MAILBOX,
+        "permissions": [
+            ("Mail.Send", _("sends the app's e-mail as the help-desk mailbox (EMAIL_URL=graph://…)")),
+            ("Mail.ReadWrite", _("reads the help-desk mailbox and moves processed messages (MAIL_INTAKE_MAILBOX)")),
+        ],
+        "powershell": lines,
+        "connection": MailboxConnection.objects.filter(mailbox=settings.MAIL_INTAKE_MAILBOX).first()
+        if settings.MAIL_INTAKE_MAILBOX
+        else None,
+    }

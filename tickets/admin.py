@@ -2,7 +2,16 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import DraggableMPTTAdmin
 
-from tickets.models import Attachment, Comment, ProblemSource, SavedTicketFilter, Ticket, TicketEvent
+from tickets.models import (
+    Attachment,
+    Comment,
+    InboundMail,
+    MailboxConnection,
+    ProblemSource,
+    SavedTicketFilter,
+    Ticket,
+    TicketEvent,
+)
 from tickets.problem_sources import tree_write_lock
 
 
@@ -110,3 +119,49 @@ class SavedTicketFilterAdmin(admin.ModelAdmin):
     list_filter = ["is_shared"]
     search_fields = ["name", "owner__username", "owner__last_name"]
     raw_id_fields = ["owner"]
+
+
+@admin.register(MailboxConnection)
+class MailboxConnectionAdmin(admin.ModelAdmin):
+    list_display = ["mailbox", "last_run_at", "last_success_at", "last_error"]
+    readonly_fields = ["mailbox", "last_run_at", "last_success_at", "last_error"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(InboundMail)
+class InboundMailAdmin(admin.ModelAdmin):
+    """What became of each incoming e-mail; given-up ("poison") ones with their error."""
+
+    list_display = ["created_at", "sender", "subject", "status", "attempts", "ticket", "moved", "last_error"]
+    list_filter = ["status", "moved"]
+    search_fields = ["sender", "subject", "internet_message_id"]
+    readonly_fields = [
+        "mailbox",
+        "graph_id",
+        "internet_message_id",
+        "sender",
+        "subject",
+        "status",
+        "attempts",
+        "last_error",
+        "outcome",
+        "ticket",
+        "moved",
+        "created_at",
+        "processed_at",
+    ]
+    fields = readonly_fields
+    actions = ["retry"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Try the selected given-up e-mails again"))
+    def retry(self, request, queryset):
+        count = queryset.filter(status=InboundMail.Status.POISON).update(
+            status=InboundMail.Status.PENDING, attempts=0, processed_at=None
+        )
+        self.message_user(request, _("%(count)d e-mails will be read again on the next run.") % {"count": count})

@@ -188,6 +188,8 @@ class Ticket(models.Model):
     # How often the ticket went from resolved or closed back to an open status, i.e. how many such
     # status events it has; kept by the services with the event, so the analysis reads a column.
     reopened_count = models.PositiveIntegerField(_("times reopened"), default=0, editable=False)
+    # Filed from an e-mail to the help-desk mailbox (tickets.mail_intake): shown as "via e-mail".
+    via_email = models.BooleanField(_("via e-mail"), default=False, editable=False)
 
     objects = TicketQuerySet.as_manager()
 
@@ -487,3 +489,62 @@ class JobRecord(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class MailboxConnection(models.Model):
+    """The help-desk mailbox the mail intake reads (tickets.mail_intake): where its delta query goes on,
+    and how its last run went (shown on /teams/setup/)."""
+
+    mailbox = models.CharField(_("mailbox"), max_length=254, unique=True)
+    delta_link = models.TextField(_("delta link"), blank=True, editable=False)
+    processed_folder_id = models.CharField(max_length=300, blank=True, editable=False)
+    last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("last successful run"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("mailbox connection")
+        verbose_name_plural = _("mailbox connections")
+
+    def __str__(self) -> str:
+        return self.mailbox
+
+
+class InboundMail(models.Model):
+    """One message read from the help-desk mailbox, processed exactly once (unique per mailbox and
+    Graph's immutable message id). A message whose processing failed ``MAIL_INTAKE_MAX_ATTEMPTS`` times
+    is given up ("poison") and stays in the inbox; its error is shown in the admin."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        TICKET = "ticket", _("ticket filed")
+        COMMENT = "comment", _("comment added")
+        REFUSED = "refused", _("refused with a reply")
+        IGNORED = "ignored", _("ignored (automatic message)")
+        POISON = "poison", _("given up")
+
+    mailbox = models.CharField(_("mailbox"), max_length=254)
+    graph_id = models.CharField(_("Graph message id"), max_length=300)
+    internet_message_id = models.CharField(_("Message-ID"), max_length=500, blank=True, db_index=True)
+    sender = models.CharField(_("sender"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    outcome = models.TextField(_("outcome"), blank=True)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("ticket")
+    )
+    moved = models.BooleanField(_("moved to the processed folder"), default=False)
+    created_at = models.DateTimeField(_("read"), default=timezone.now)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("incoming e-mail")
+        verbose_name_plural = _("incoming e-mails")
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["mailbox", "graph_id"], name="inboundmail_unique_message")]
+        indexes = [models.Index(fields=["status", "id"], name="inboundmail_status")]
+
+    def __str__(self) -> str:
+        return self.subject or self.graph_id

@@ -14,6 +14,7 @@ from huey.contrib.djhuey import db_periodic_task, lock_task
 
 from core.models import Heartbeat
 from tickets import jobs
+from tickets import mail_intake as mail_intake_module
 
 logger = logging.getLogger(__name__)
 
@@ -48,3 +49,12 @@ def daily_digest() -> None:
 def prune_old_rows() -> None:
     result = jobs.prune()
     logger.info("Pruned %d old rows and %d orphaned attachment files", result.deleted, result.files_deleted)
+
+
+@db_periodic_task(crontab(minute="*"))
+@lock_task("mail-intake")
+def mail_intake() -> None:
+    """The help-desk mailbox (MAIL_INTAKE_MAILBOX) becomes tickets; off while it is empty."""
+    result = mail_intake_module.run()
+    if result.collected or result.processed:
+        logger.info("Mail intake: %d new messages, processed %s", result.collected, result.processed)

@@ -81,9 +81,11 @@ def ticket_create(
     description: str,
     priority: int = Ticket.Priority.NORMAL,
     files: Iterable[CheckedFile] = (),
+    via_email: bool = False,
 ) -> Ticket:
     now = timezone.now()
     ticket = Ticket.objects.create(
+        via_email=via_email,
         requester=requester,
         problem_source=problem_source,
         title=title,
