@@ -270,3 +270,46 @@ def send_activity_notification(user_oid: str, payload: dict[str, Any], *, token:
     """POST /users/{oid}/teamwork/sendActivityNotification; Graph answers 204 without a body."""
     url = f"{settings.GRAPH_URL}/v1.0/users/{quote(user_oid, safe='')}/teamwork/sendActivityNotification"
     post_json(url, payload, token=token)
+
+
+# --- The Bot Connector (Teams chat): app tokens from our tenant, and posts to the serviceUrl -------
+
+BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
+
+
+@sensitive_variables("result")
+def bot_token() -> str:
+    """A token for the Bot Connector, from OUR tenant (a single-tenant Azure Bot), cached by msal.
+
+    Raises MicrosoftError (never permanent, as for :func:`app_token`) when Entra refuses or cannot
+    be reached.
+    """
+    if not (settings.ENTRA_CLIENT_ID and settings.ENTRA_CLIENT_SECRET and settings.ENTRA_TENANT_ID):
+        raise MicrosoftError("Microsoft sign-in is not configured", status=None, code="not_configured")
+    result = _confidential_client().acquire_token_for_client(scopes=[BOT_FRAMEWORK_SCOPE])
+    if "access_token" in result:
+        return result["access_token"]
+    description = str(result.get("error_description") or "token request failed").split("\r\n")[0]
+    raise MicrosoftError(description[:300], status=None, code=str(result.get("error", ""))[:100])
+
+
+def _conversation_url(service_url: str, conversation_id: str) -> str:
+    # The serviceUrl comes from a signed activity (its token's serviceUrl claim); the ids are quoted.
+    return f"{service_url.rstrip('/')}/v3/conversations/{quote(conversation_id, safe='')}/activities"
+
+
+def bot_send(service_url: str, conversation_id: str, activity: dict[str, Any], *, token: str) -> dict[str, Any]:
+    """Post a new message into a conversation; returns the Connector's answer ({"id": ...})."""
+    response = post_json(_conversation_url(service_url, conversation_id), activity, token=token)
+    try:
+        return response.json() if response.content else {}
+    except ValueError:
+        return {}
+
+
+def bot_update(
+    service_url: str, conversation_id: str, activity_id: str, activity: dict[str, Any], *, token: str
+) -> None:
+    """Replace a message the bot posted earlier (a card updated in place)."""
+    url = f"{_conversation_url(service_url, conversation_id)}/{quote(activity_id, safe='')}"
+    _send("PUT", url, json=activity, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})

@@ -320,6 +320,14 @@ TEAMS_DEVELOPER_NAME = env_str("TEAMS_DEVELOPER_NAME", "TinyTeamsTicket")
 TEAMS_DEVELOPER_URL = env_str("TEAMS_DEVELOPER_URL", f"{SITE_URL}/")
 TEAMS_PRIVACY_URL = env_str("TEAMS_PRIVACY_URL", "")
 TEAMS_TERMS_URL = env_str("TEAMS_TERMS_URL", "")
+# The bot (chat cards, card actions, the "Create ticket" message action). It is a single-tenant Azure
+# Bot on the Entra app registration above (ENTRA_CLIENT_ID is its Microsoft App ID, ENTRA_TENANT_ID
+# its tenant); off until an admin has registered it (see the README's Teams section).
+TEAMS_BOT_ENABLED = env_bool("TEAMS_BOT_ENABLED", False)
+# Where the Bot Connector's signing keys are published; only tests and national clouds change it.
+TEAMS_BOT_OPENID_METADATA_URL = env_str(
+    "TEAMS_BOT_OPENID_METADATA_URL", "https://login.botframework.com/v1/.well-known/openidconfiguration"
+)
 
 # --- Internationalisation ------------------------------------------------------------------------
 
