@@ -56,7 +56,7 @@ class ConnectorRequest:
 
     @property
     def conversation_id(self) -> str:
-        return unquote(self.path.split("/")[3])
+        return unquote(self.path.split("/")[4])  # /teams/v3/conversations/<id>/activities
 
 
 def new_rsa_key():
