@@ -171,21 +171,24 @@ def card_action(activity: Activity, user) -> dict[str, Any]:
                 return _message_response(_("This ticket does not exist or you may not see it."))
             if verb in (cards.VERB_REFRESH, cards.VERB_SHOW):
                 return _card_response(cards.ticket_card(ticket, user, user_ids=viewer_ids))
-            if not _first_time(activity):
-                note = _("This was done already.")
-                return _card_response(cards.ticket_card(ticket, user, user_ids=viewer_ids, note=note))
-            if str(data.get("v") or "") != cards.version_of(ticket):
-                note = _("This ticket has changed meanwhile; nothing was done. Here is how it looks now.")
-                return _card_response(cards.ticket_card(ticket, user, user_ids=viewer_ids, note=note, warning=True))
             try:
-                note = _act(verb, ticket, user, data)
-                warning = False
+                # One savepoint for the receipt and the change: an action refused or stale records
+                # nothing, so the person may try again.
+                with transaction.atomic():
+                    if not _first_time(activity):
+                        raise _AlreadyDoneError
+                    if str(data.get("v") or "") != cards.version_of(ticket):
+                        raise _StaleCardError
+                    note, warning = _act(verb, ticket, user, data), False
+            except _AlreadyDoneError:
+                note, warning = _("This was done already."), False
+            except _StaleCardError:
+                note = _("This ticket has changed meanwhile; nothing was done. Here is how it looks now.")
+                warning = True
             except PermissionDenied:
                 note, warning = _("You may not do this (any more)."), True
             except _InputMissingError as missing:
                 note, warning = str(missing), True
-            if warning:
-                transaction.set_rollback(True)  # the receipt too: the person may try again
             ticket = _visible_ticket(user, ticket_id, lock=False)
             if ticket is None:
                 return _message_response(note)
@@ -200,6 +203,14 @@ def _visible_ticket(user, ticket_id: int, *, lock: bool) -> Ticket | None:
 
 
 class _InputMissingError(Exception):
+    pass
+
+
+class _AlreadyDoneError(Exception):
+    pass
+
+
+class _StaleCardError(Exception):
     pass
 
 

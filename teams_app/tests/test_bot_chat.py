@@ -26,7 +26,7 @@ def welcome_row() -> Notification:
 
 
 def test_install_stores_the_conversation_and_welcomes_through_the_outbox(client, bot, microsoft, employee):
-    oid, activity = install(client, bot, microsoft, employee)
+    oid, _activity = install(client, bot, microsoft, employee)
 
     reference = BotConversation.objects.get(user=employee)
     assert reference.conversation_id == f"a:personal-{oid}"
