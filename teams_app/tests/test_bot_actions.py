@@ -161,6 +161,7 @@ def test_permissions_are_checked_at_the_moment_of_the_action(client, bot, people
     body, _activity = press(client, bot, people["agent"], cards.VERB_TAKE, ticket)
     ticket.refresh_from_db()
     assert ticket.assignee_id is None
+    assert body["type"] == "application/vnd.microsoft.activity.message"  # an employee now: not their ticket
 
 
 def test_an_action_on_a_stale_card_answers_with_the_current_card_and_does_nothing(
