@@ -8,20 +8,25 @@
   activity twice acts once (``BotActivityReceipt``); an action on a card older than the ticket does
   nothing and answers with the current card and a note saying so.
 - ``task/fetch`` (the welcome card's "New ticket"): the ticket form as a Teams dialog.
+- ``composeExtension/fetchTask`` (the "Create ticket" message action): the same dialog, the form
+  started with the message's text and a link back to it (``tickets.drafts``).
 
 The work is done through tickets.services (fast, in the request); notifications go through the
 outbox as for any other change. Nothing here talks to Microsoft.
 """
 
 import hashlib
+import html
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 from microsoft_agents.activity import Activity
 from social_django.models import UserSocialAuth
@@ -30,7 +35,7 @@ from teams_app import cards
 from teams_app.bot_auth import activity_tenant
 from teams_app.models import WELCOME_KIND, BotActivityReceipt, BotConversation, Notification
 from teams_app.notifications import PROVIDER
-from tickets import services
+from tickets import drafts, services
 from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
@@ -48,6 +53,8 @@ def handle(activity: Activity) -> dict[str, Any] | None:
             return card_action(activity, user)
         if activity.name == "task/fetch":
             return new_ticket_dialog(user)
+        if activity.name == "composeExtension/fetchTask":
+            return message_ticket_dialog(activity, user)
         return None
     if user is None:
         return None  # someone who never signed in here: nothing to remember them by
@@ -267,6 +274,57 @@ def new_ticket_dialog(user) -> dict[str, Any]:
                 "type": "continue",
                 "value": {
                     "title": _("New ticket"),
+                    "url": url,
+                    "fallbackUrl": url,
+                    "height": "large",
+                    "width": "large",
+                },
+            }
+        }
+
+
+MESSAGE_ACTION = "createTicket"
+DRAFT_TEXT_MAX = 2000
+TEAMS_LINK_PREFIX = "https://teams.microsoft.com/"
+
+
+def _message_text(payload: dict) -> str:
+    """The plain text of a Teams message (its body is HTML as a rule)."""
+    body = payload.get("body") if isinstance(payload.get("body"), dict) else {}
+    content = str(body.get("content") or "")
+    if str(body.get("contentType") or "html").lower() == "html":
+        content = html.unescape(strip_tags(content.replace("<br>", "\n").replace("</p>", "\n")))
+    return content.strip()[:DRAFT_TEXT_MAX]
+
+
+def message_ticket_dialog(activity: Activity, user) -> dict[str, Any]:
+    """The "Create ticket" message action: the ticket form as a dialog, started with the message's
+    text and a link back to it. The person files the ticket for themselves."""
+    value = activity.value if isinstance(activity.value, dict) else {}
+    with translation.override(cards.language(user) if user else settings.LANGUAGE_CODE):
+        if user is None:
+            return {
+                "task": {
+                    "type": "message",
+                    "value": _("Please sign in to TinyTeamsTicket once (open the app's tab), then try again."),
+                }
+            }
+        if value.get("commandId") != MESSAGE_ACTION:
+            return {"task": {"type": "message", "value": _("This button is not known (any more).")}}
+        payload = value.get("messagePayload") if isinstance(value.get("messagePayload"), dict) else {}
+        text = _message_text(payload)
+        link = str(payload.get("linkToMessage") or "")
+        description = text
+        if link.startswith(TEAMS_LINK_PREFIX):  # only ever a link into Teams
+            description = f"{text}\n\n{_('From this Teams message:')} {link}".strip()
+        title = (text.splitlines() or [""])[0][:80]
+        token = drafts.make_token(user_id=user.pk, title=title, description=description)
+        url = f"{settings.SITE_URL}{reverse('teams_app:tab_new')}?{urlencode({'draft': token})}"
+        return {
+            "task": {
+                "type": "continue",
+                "value": {
+                    "title": _("Create ticket"),
                     "url": url,
                     "fallbackUrl": url,
                     "height": "large",

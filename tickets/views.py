@@ -13,7 +13,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tickets import problem_sources, services
+from tickets import drafts, problem_sources, services
 from tickets.forms import (
     AttachmentForm,
     CommentForm,
@@ -251,6 +251,7 @@ def ticket_new(request):
                 priority=form.cleaned_data["priority"],
                 files=form.cleaned_data["attachments"],
             )
+            drafts.discard(request)  # a draft from a Teams message is used up
             messages.success(
                 request, _("Ticket #%(number)s was created. IT staff will look at it.") % {"number": ticket.pk}
             )
@@ -270,7 +271,7 @@ def ticket_new(request):
     level = problem_sources.picker_level(node)
     file_here = request.GET.get("here") == "1" and node is not None and node.is_selectable
     if node is not None and (not level.choices or file_here):
-        form = TicketCreateForm(initial={"problem_source": node.pk})
+        form = TicketCreateForm(initial={"problem_source": node.pk, **drafts.initial(request)})
         return render(request, "tickets/ticket_form.html", {"form": form, "node": node, "path": level.path})
     return render(request, "tickets/ticket_picker.html", {"level": level})
 

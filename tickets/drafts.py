@@ -1,0 +1,43 @@
+"""A ticket started somewhere else (a Teams message turned into a ticket) that the person finishes
+in the ticket form: its title and description wait in their session until the form is shown.
+
+The draft is handed over as a signed, expiring token (``django.core.signing``) naming the person it
+was made for; only that person's form takes it, and filing the ticket uses it up.
+"""
+
+from django.core import signing
+
+SESSION_KEY = "ticket_draft"
+SALT = "tickets.drafts"
+MAX_AGE_SECONDS = 3600
+TITLE_MAX = 200
+DESCRIPTION_MAX = 20000
+
+
+def make_token(*, user_id: int, title: str, description: str) -> str:
+    data = {"u": user_id, "t": title[:TITLE_MAX], "d": description[:DESCRIPTION_MAX]}
+    return signing.dumps(data, salt=SALT, compress=True)
+
+
+def store(session, token: str) -> bool:
+    """Keep the draft of a valid token in the session; False for a forged or expired one."""
+    try:
+        data = signing.loads(token, salt=SALT, max_age=MAX_AGE_SECONDS)
+    except signing.BadSignature:
+        return False
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return False
+    session[SESSION_KEY] = {"u": data["u"], "t": str(data.get("t", "")), "d": str(data.get("d", ""))}
+    return True
+
+
+def initial(request) -> dict[str, str]:
+    """The form's initial title and description from the signed-in person's own draft, if any."""
+    draft = request.session.get(SESSION_KEY)
+    if not isinstance(draft, dict) or draft.get("u") != request.user.pk:
+        return {}
+    return {"title": draft.get("t", ""), "description": draft.get("d", "")}
+
+
+def discard(request) -> None:
+    request.session.pop(SESSION_KEY, None)
