@@ -297,9 +297,21 @@ def _message_text(payload: dict) -> str:
     return content.strip()[:DRAFT_TEXT_MAX]
 
 
+def _message_author(payload: dict):
+    """The active account of the message's author, by their Entra object id; None if unknown."""
+    sender = payload.get("from") if isinstance(payload.get("from"), dict) else {}
+    author = sender.get("user") if isinstance(sender.get("user"), dict) else {}
+    oid = str(author.get("aadObjectId") or author.get("id") or "").lower()
+    if not oid:
+        return None
+    social = UserSocialAuth.objects.filter(provider=PROVIDER, uid__iexact=oid, user__is_active=True).first()
+    return social.user if social else None
+
+
 def message_ticket_dialog(activity: Activity, user) -> dict[str, Any]:
     """The "Create ticket" message action: the ticket form as a dialog, started with the message's
-    text and a link back to it. The person files the ticket for themselves."""
+    text and a link back to it. An employee files it for themselves; an agent for the message's author
+    (when the author has an account here), as the form then says."""
     value = activity.value if isinstance(activity.value, dict) else {}
     with translation.override(cards.language(user) if user else settings.LANGUAGE_CODE):
         if user is None:
@@ -318,7 +330,9 @@ def message_ticket_dialog(activity: Activity, user) -> dict[str, Any]:
         if link.startswith(TEAMS_LINK_PREFIX):  # only ever a link into Teams
             description = f"{text}\n\n{_('From this Teams message:')} {link}".strip()
         title = (text.splitlines() or [""])[0][:80]
-        token = drafts.make_token(user_id=user.pk, title=title, description=description)
+        author = _message_author(payload) if user.is_agent else None
+        requester_id = author.pk if author is not None and author.pk != user.pk else None
+        token = drafts.make_token(user_id=user.pk, title=title, description=description, requester_id=requester_id)
         url = f"{settings.SITE_URL}{reverse('teams_app:tab_new')}?{urlencode({'draft': token})}"
         return {
             "task": {

@@ -244,7 +244,8 @@ def ticket_new(request):
         form = TicketCreateForm(request.POST, request.FILES)
         if form.is_valid():
             ticket = services.ticket_create(
-                requester=request.user,
+                # An agent filing a Teams message for its author (tickets.drafts); else themselves.
+                requester=drafts.requester(request) or request.user,
                 problem_source=form.cleaned_data["problem_source"],
                 title=form.cleaned_data["title"],
                 description=form.cleaned_data["description"],
@@ -272,7 +273,8 @@ def ticket_new(request):
     file_here = request.GET.get("here") == "1" and node is not None and node.is_selectable
     if node is not None and (not level.choices or file_here):
         form = TicketCreateForm(initial={"problem_source": node.pk, **drafts.initial(request)})
-        return render(request, "tickets/ticket_form.html", {"form": form, "node": node, "path": level.path})
+        context = {"form": form, "node": node, "path": level.path, "draft_requester": drafts.requester(request)}
+        return render(request, "tickets/ticket_form.html", context)
     return render(request, "tickets/ticket_picker.html", {"level": level})
 
 

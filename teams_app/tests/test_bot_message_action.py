@@ -89,3 +89,47 @@ def test_someone_unknown_is_asked_to_sign_in(client, bot, db):
     body = post_activity(client, bot, activity).json()
     assert body["task"]["type"] == "message"
     assert "sign in" in body["task"]["value"]
+
+
+def fetch_task_by(bot, oid, author_oid):
+    activity = fetch_task(bot, oid)
+    activity["value"]["messagePayload"]["from"] = {
+        "user": {"id": author_oid, "displayName": "Author", "userIdentityType": "aadUser"}
+    }
+    return activity
+
+
+def file_from_form(client, url, tree):
+    open_form(client, url, tree)
+    return client.post(
+        "/tickets/new/",
+        {"problem_source": tree["paper_jam"].pk, "title": "Printer", "description": "From Teams", "priority": 2},
+    )
+
+
+def test_an_agent_files_the_message_for_its_author(client, bot, microsoft, oid, agent, employee, tree):
+    agent_oid = connect_microsoft(agent, microsoft)
+    url = dialog_url(client, bot, fetch_task_by(bot, agent_oid, oid))
+    client.force_login(agent)
+    page = open_form(client, url, tree)
+    assert "Filed for" in page and employee.display_name in page
+    assert file_from_form(client, url, tree).status_code == 302
+    assert Ticket.objects.get().requester == employee
+
+
+def test_an_employee_files_a_colleagues_message_for_themselves(
+    client, bot, microsoft, oid, employee, other_employee, tree
+):
+    colleague = connect_microsoft(other_employee, microsoft)
+    url = dialog_url(client, bot, fetch_task_by(bot, oid, colleague))
+    client.force_login(employee)
+    assert "Filed for" not in open_form(client, url, tree)
+    file_from_form(client, url, tree)
+    assert Ticket.objects.get().requester == employee
+
+
+def test_a_draft_naming_a_requester_counts_only_while_its_holder_is_an_agent(client, employee, other_employee, tree):
+    token = drafts.make_token(user_id=employee.pk, title="x", description="y", requester_id=other_employee.pk)
+    client.force_login(employee)
+    file_from_form(client, f"https://tickets.example.com/teams/new/?draft={token}", tree)
+    assert Ticket.objects.get().requester == employee
