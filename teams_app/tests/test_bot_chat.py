@@ -121,3 +121,12 @@ def test_without_a_conversation_the_chat_row_is_dead_not_retried(client, bot, mi
     row = welcome_row()
     assert delivery.deliver(row.pk) == Status.DEAD
     assert bot.sent == []
+
+
+def test_the_outbox_admin_shows_a_welcome_row_without_a_ticket(client, bot, microsoft, employee, admin):
+    install(client, bot, microsoft, employee)
+    row = welcome_row()
+    client.force_login(admin)
+    assert client.get("/admin/teams_app/notification/").status_code == 200
+    assert client.get(f"/admin/teams_app/notification/{row.pk}/change/").status_code == 200
+    assert str(row) == f"Welcome card in the bot chat → {employee}"
