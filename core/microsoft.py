@@ -10,6 +10,7 @@ Tokens are never logged.
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -313,3 +314,27 @@ def bot_update(
     """Replace a message the bot posted earlier (a card updated in place)."""
     url = f"{_conversation_url(service_url, conversation_id)}/{quote(activity_id, safe='')}"
     _send("PUT", url, json=activity, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+
+
+# --- Installing the Teams app for people (TeamsAppInstallation.ReadWriteForUser.All) ---------------
+
+
+def teams_app_catalog_id(external_id: str, *, token: str) -> str | None:
+    """The id of our app in the tenant's app catalog (not the manifest id), or None before upload."""
+    external_id = str(uuid.UUID(external_id))  # a GUID only, never other text inside the $filter
+    url = f"{settings.GRAPH_URL}/v1.0/appCatalogs/teamsApps"
+    apps = get_json(url, token=token, params={"$filter": f"externalId eq '{external_id}'"}).get("value") or []
+    return str(apps[0]["id"]) if apps and isinstance(apps[0], dict) and apps[0].get("id") else None
+
+
+def install_teams_app(user_oid: str, catalog_id: str, *, token: str) -> bool:
+    """Install our app for one person; False when it was installed already (Graph answers 409)."""
+    url = f"{settings.GRAPH_URL}/v1.0/users/{quote(user_oid, safe='')}/teamwork/installedApps"
+    app = f"{settings.GRAPH_URL}/v1.0/appCatalogs/teamsApps/{quote(catalog_id, safe='')}"
+    try:
+        post_json(url, {"teamsApp@odata.bind": app}, token=token)
+    except MicrosoftError as error:
+        if error.status == 409:
+            return False
+        raise
+    return True

@@ -328,6 +328,9 @@ TEAMS_BOT_ENABLED = env_bool("TEAMS_BOT_ENABLED", False)
 TEAMS_BOT_OPENID_METADATA_URL = env_str(
     "TEAMS_BOT_OPENID_METADATA_URL", "https://login.botframework.com/v1/.well-known/openidconfiguration"
 )
+# On when the application permission TeamsAppInstallation.ReadWriteForUser.All is granted: the
+# scheduler installs the app for everyone who signs in with Microsoft (teams_app.installation).
+TEAMS_BOT_INSTALL_FOR_EVERYONE = env_bool("TEAMS_BOT_INSTALL_FOR_EVERYONE", False)
 
 # --- Internationalisation ------------------------------------------------------------------------
 

@@ -48,3 +48,14 @@ def daily_digest() -> None:
 def prune_old_rows() -> None:
     result = jobs.prune()
     logger.info("Pruned %d old rows and %d orphaned attachment files", result.deleted, result.files_deleted)
+
+
+@db_periodic_task(crontab(minute="45"))
+@lock_task("teams-app-installation")
+def install_teams_app() -> None:
+    """Once an hour: the Teams app for people the bot cannot reach yet (TEAMS_BOT_INSTALL_FOR_EVERYONE)."""
+    from teams_app import installation
+
+    result = installation.install_for_everyone()
+    if result.installed or result.failed:
+        logger.info("Teams app installed for %d people, %d failed", result.installed, result.failed)
