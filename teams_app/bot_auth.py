@@ -36,6 +36,9 @@ ALGORITHMS = ["RS256"]
 LEEWAY_SECONDS = 300
 KEYS_MAX_AGE_SECONDS = 24 * 3600
 REFETCH_MIN_INTERVAL_SECONDS = 300
+# With no keys at all (Microsoft's metadata could not be read yet) the bot tries again sooner, but
+# still not for every request: a stream of well-formed tokens must not become a stream of fetches.
+NO_KEYS_REFETCH_INTERVAL_SECONDS = 10
 
 
 class BotAuthError(Exception):
@@ -88,7 +91,8 @@ def _signing_key(kid: str) -> tuple[jwt.PyJWK, list[str]]:
         current = _key_set if _key_set.url == url else _KeySet(url=url)
         expired = now - current.fetched_at > KEYS_MAX_AGE_SECONDS or not current.keys
         unknown = kid not in current.keys
-        may_fetch = now - current.attempted_at >= REFETCH_MIN_INTERVAL_SECONDS or not current.keys
+        interval = REFETCH_MIN_INTERVAL_SECONDS if current.keys else NO_KEYS_REFETCH_INTERVAL_SECONDS
+        may_fetch = now - current.attempted_at >= interval
         if (expired or unknown) and may_fetch:
             current.attempted_at = now
             try:

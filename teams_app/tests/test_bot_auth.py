@@ -142,3 +142,21 @@ def test_a_signed_body_that_is_no_activity_is_a_400(client, bot):
         HTTP_AUTHORIZATION=f"Bearer {bot.token()}",
     )
     assert response.status_code == 400
+
+
+def test_while_the_keys_cannot_be_read_requests_get_401_without_a_fetch_each(
+    client, bot, installed, settings, monkeypatch
+):
+    _oid, activity = installed
+    settings.TEAMS_BOT_OPENID_METADATA_URL = f"{bot.url}/nowhere"  # 404
+    fetches = []
+    real_fetch = bot_auth._fetch
+    monkeypatch.setattr(bot_auth, "_fetch", lambda url: fetches.append(url) or real_fetch(url))
+    for _ in range(3):
+        assert post_activity(client, bot, activity).status_code == 401
+    assert len(fetches) == 1
+    assert_nothing_changed()
+
+    settings.TEAMS_BOT_OPENID_METADATA_URL = bot.openid_metadata_url
+    bot_auth.reset_keys()
+    assert post_activity(client, bot, activity).status_code == 200
