@@ -325,9 +325,8 @@ TEAMS_TERMS_URL = env_str("TEAMS_TERMS_URL", "")
 # its tenant); off until an admin has registered it (see the README's Teams section).
 TEAMS_BOT_ENABLED = env_bool("TEAMS_BOT_ENABLED", False)
 # Where the Bot Connector's signing keys are published; only tests and national clouds change it.
-TEAMS_BOT_OPENID_METADATA_URL = env_str(
-    "TEAMS_BOT_OPENID_METADATA_URL", "https://login.botframework.com/v1/.well-known/openidconfiguration"
-)
+_BOT_FRAMEWORK_METADATA = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+TEAMS_BOT_OPENID_METADATA_URL = env_str("TEAMS_BOT_OPENID_METADATA_URL", _BOT_FRAMEWORK_METADATA)
 # On when the application permission TeamsAppInstallation.ReadWriteForUser.All is granted: the
 # scheduler installs the app for everyone who signs in with Microsoft (teams_app.installation).
 TEAMS_BOT_INSTALL_FOR_EVERYONE = env_bool("TEAMS_BOT_INSTALL_FOR_EVERYONE", False)
