@@ -11,6 +11,7 @@ import base64
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -343,3 +344,70 @@ def mailbox_move(mailbox: str, message_id: str, folder_id: str, *, token: str) -
     url = _mailbox_url(mailbox, f"/messages/{quote(message_id, safe='')}/move")
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}", **_IMMUTABLE_IDS}
     _send("POST", url, json={"destinationId": folder_id}, headers=headers)
+
+
+# --- The Bot Connector (Teams chat): app tokens from our tenant, and posts to the serviceUrl -------
+
+BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
+
+
+@sensitive_variables("result")
+def bot_token() -> str:
+    """A token for the Bot Connector, from OUR tenant (a single-tenant Azure Bot), cached by msal.
+
+    Raises MicrosoftError (never permanent, as for :func:`app_token`) when Entra refuses or cannot
+    be reached.
+    """
+    if not (settings.ENTRA_CLIENT_ID and settings.ENTRA_CLIENT_SECRET and settings.ENTRA_TENANT_ID):
+        raise MicrosoftError("Microsoft sign-in is not configured", status=None, code="not_configured")
+    result = _confidential_client().acquire_token_for_client(scopes=[BOT_FRAMEWORK_SCOPE])
+    if "access_token" in result:
+        return result["access_token"]
+    description = str(result.get("error_description") or "token request failed").split("\r\n")[0]
+    raise MicrosoftError(description[:300], status=None, code=str(result.get("error", ""))[:100])
+
+
+def _conversation_url(service_url: str, conversation_id: str) -> str:
+    # The serviceUrl comes from a signed activity (its token's serviceUrl claim); the ids are quoted.
+    return f"{service_url.rstrip('/')}/v3/conversations/{quote(conversation_id, safe='')}/activities"
+
+
+def bot_send(service_url: str, conversation_id: str, activity: dict[str, Any], *, token: str) -> dict[str, Any]:
+    """Post a new message into a conversation; returns the Connector's answer ({"id": ...})."""
+    response = post_json(_conversation_url(service_url, conversation_id), activity, token=token)
+    try:
+        return response.json() if response.content else {}
+    except ValueError:
+        return {}
+
+
+def bot_update(
+    service_url: str, conversation_id: str, activity_id: str, activity: dict[str, Any], *, token: str
+) -> None:
+    """Replace a message the bot posted earlier (a card updated in place)."""
+    url = f"{_conversation_url(service_url, conversation_id)}/{quote(activity_id, safe='')}"
+    _send("PUT", url, json=activity, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+
+
+# --- Installing the Teams app for people (TeamsAppInstallation.ReadWriteForUser.All) ---------------
+
+
+def teams_app_catalog_id(external_id: str, *, token: str) -> str | None:
+    """The id of our app in the tenant's app catalog (not the manifest id), or None before upload."""
+    external_id = str(uuid.UUID(external_id))  # a GUID only, never other text inside the $filter
+    url = f"{settings.GRAPH_URL}/v1.0/appCatalogs/teamsApps"
+    apps = get_json(url, token=token, params={"$filter": f"externalId eq '{external_id}'"}).get("value") or []
+    return str(apps[0]["id"]) if apps and isinstance(apps[0], dict) and apps[0].get("id") else None
+
+
+def install_teams_app(user_oid: str, catalog_id: str, *, token: str) -> bool:
+    """Install our app for one person; False when it was installed already (Graph answers 409)."""
+    url = f"{settings.GRAPH_URL}/v1.0/users/{quote(user_oid, safe='')}/teamwork/installedApps"
+    app = f"{settings.GRAPH_URL}/v1.0/appCatalogs/teamsApps/{quote(catalog_id, safe='')}"
+    try:
+        post_json(url, {"teamsApp@odata.bind": app}, token=token)
+    except MicrosoftError as error:
+        if error.status == 409:
+            return False
+        raise
+    return True

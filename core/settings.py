@@ -320,6 +320,16 @@ TEAMS_DEVELOPER_NAME = env_str("TEAMS_DEVELOPER_NAME", "TinyTeamsTicket")
 TEAMS_DEVELOPER_URL = env_str("TEAMS_DEVELOPER_URL", f"{SITE_URL}/")
 TEAMS_PRIVACY_URL = env_str("TEAMS_PRIVACY_URL", "")
 TEAMS_TERMS_URL = env_str("TEAMS_TERMS_URL", "")
+# The bot (chat cards, card actions, the "Create ticket" message action). It is a single-tenant Azure
+# Bot on the Entra app registration above (ENTRA_CLIENT_ID is its Microsoft App ID, ENTRA_TENANT_ID
+# its tenant); off until an admin has registered it (see the README's Teams section).
+TEAMS_BOT_ENABLED = env_bool("TEAMS_BOT_ENABLED", False)
+# Where the Bot Connector's signing keys are published; only tests and national clouds change it.
+_BOT_FRAMEWORK_METADATA = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+TEAMS_BOT_OPENID_METADATA_URL = env_str("TEAMS_BOT_OPENID_METADATA_URL", _BOT_FRAMEWORK_METADATA)
+# On when the application permission TeamsAppInstallation.ReadWriteForUser.All is granted: the
+# scheduler installs the app for everyone who signs in with Microsoft (teams_app.installation).
+TEAMS_BOT_INSTALL_FOR_EVERYONE = env_bool("TEAMS_BOT_INSTALL_FOR_EVERYONE", False)
 
 # --- Internationalisation ------------------------------------------------------------------------
 

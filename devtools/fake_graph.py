@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 
 GRAPH_AUDIENCES = ("https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000")
 ACTIVITY_PATH = re.compile(r"^/v1\.0/users/([^/]+)/teamwork/sendActivityNotification$")
+INSTALLED_APPS_PATH = re.compile(r"^/v1\.0/users/([^/]+)/teamwork/installedApps$")
+CATALOG_PATH = "/v1.0/appCatalogs/teamsApps"
+INSTALL_ROLE = "TeamsAppInstallation.ReadWriteForUser.All"
+CATALOG_ROLE = "AppCatalog.Read.All"
 WEBHOOK_PATH = "/workflows/triggers/manual/paths/invoke"
 WEBHOOK_SIGNATURE = "fake-webhook-signature"
 # The body properties of sendActivityNotification (user scope) in Graph v1.0.
@@ -103,6 +107,8 @@ class FakeGraph(LocalHTTPServer):
         super().__init__(host=host)
         self.requests: list[GraphRequest] = []
         self._installed: dict[str, bool] = {}
+        # The tenant's app catalog: manifest id (externalId) → catalog id.
+        self.catalog: dict[str, str] = {}
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
 
@@ -122,6 +128,10 @@ class FakeGraph(LocalHTTPServer):
             self.requests.clear()
             self._script.clear()
             self._installed.clear()
+            self.catalog.clear()
+
+    def installed(self, oid: str) -> bool:
+        return self._installed.get(oid, False)
 
     def add_user(self, oid: str | None = None, *, installed: bool = True) -> str:
         """A user of the tenant; ``installed`` False: the Teams app is not installed for them."""
@@ -160,6 +170,11 @@ class FakeGraph(LocalHTTPServer):
             match = ACTIVITY_PATH.match(request.path)
             if match and request.method == "POST":
                 return self._send_activity_notification(request, match.group(1))
+            if request.path == CATALOG_PATH and request.method == "GET":
+                return self._catalog(request)
+            match = INSTALLED_APPS_PATH.match(request.path)
+            if match and request.method == "POST":
+                return self._install_app(request, match.group(1))
             return self._route(request)
         except _GraphError as error:
             body = {
@@ -227,7 +242,30 @@ class FakeGraph(LocalHTTPServer):
             raise _GraphError(403, "Forbidden", "The app is not installed for the recipient.")
         return _Answer(204)
 
-    def _check_app_token(self, authorization: str | None, role: str = "TeamsActivity.Send") -> None:
+    def _catalog(self, request: GraphRequest) -> _Answer:
+        """GET /appCatalogs/teamsApps?$filter=externalId eq '<manifest id>'."""
+        self._check_app_token(request.header("Authorization"), role=CATALOG_ROLE)
+        wanted = re.search(r"externalId(?:\+|%20| )eq(?:\+|%20| )(?:'|%27)([0-9a-fA-F-]+)(?:'|%27)", request.query)
+        apps = [
+            {"id": catalog_id, "externalId": external_id, "distributionMethod": "organization"}
+            for external_id, catalog_id in self.catalog.items()
+            if wanted and wanted.group(1).lower() == external_id
+        ]
+        return _Answer(200, {"value": apps})
+
+    def _install_app(self, request: GraphRequest, oid: str) -> _Answer:
+        self._check_app_token(request.header("Authorization"), role=INSTALL_ROLE)
+        binding = str((request.body or {}).get("teamsApp@odata.bind", "")) if isinstance(request.body, dict) else ""
+        if binding.rpartition("/")[2] not in self.catalog.values():
+            raise _GraphError(400, "BadRequest", "teamsApp@odata.bind names no app of the catalog.")
+        if oid not in self._installed:
+            raise _GraphError(404, "NotFound", f"User '{oid}' was not found.")
+        if self._installed[oid]:
+            raise _GraphError(409, "Conflict", "The app is already installed for this user.")
+        self._installed[oid] = True
+        return _Answer(201, {"id": str(uuid.uuid4())})
+
+    def _check_app_token(self, authorization: str | None, *, role: str = "TeamsActivity.Send") -> None:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme != "Bearer" or not token:
             raise _GraphError(401, "InvalidAuthenticationToken", "Access token is empty.")

@@ -130,7 +130,7 @@ class FakeMailGraph(FakeGraph):
         box = self.mailboxes.get(unquote(match.group(1)).lower())
         path, method = match.group(2), request.method
         role = "Mail.Send" if path == "/sendMail" else "Mail.ReadWrite"
-        self._check_app_token(request.header("Authorization"), role)
+        self._check_app_token(request.header("Authorization"), role=role)
         if box is None:
             raise _GraphError(404, "ErrorInvalidUser", f"The requested user '{unquote(match.group(1))}' is invalid.")
         if not box.allowed:

@@ -37,7 +37,7 @@ from social_django.models import UserSocialAuth
 
 from core import microsoft as graph
 from teams_app import payloads
-from teams_app.models import Notification
+from teams_app.models import WELCOME_KIND, BotConversation, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +89,8 @@ def _deliver_claimed(notification_id: int) -> str | None:
             _send_teams(notification)
         elif notification.channel == Channel.WEBHOOK:
             _send_webhook(notification)
+        elif notification.channel == Channel.CHAT:
+            _send_chat(notification)
         else:
             _send_email(notification)
     except UndeliverableError as error:
@@ -125,6 +127,28 @@ def _send_webhook(notification: Notification) -> None:
     if not url:
         raise UndeliverableError("TEAMS_WEBHOOK_URL is not set any more")
     graph.post_json(url, payloads.channel_card(notification))
+
+
+def _send_chat(notification: Notification) -> None:
+    """A card in the person's chat with the bot, posted to the Bot Connector at their serviceUrl."""
+    from teams_app import cards  # cards reads tickets, which the outbox does not need otherwise
+
+    recipient = notification.recipient
+    reference = BotConversation.objects.filter(user=recipient).first() if recipient is not None else None
+    if reference is None:
+        raise UndeliverableError("The app is not installed in this person's Teams chat.")
+    if notification.kind == WELCOME_KIND or notification.ticket is None:
+        card = cards.welcome_card(recipient)
+    else:
+        card = cards.ticket_card(notification.ticket, recipient, user_ids=[reference.user_chat_id])
+    activity = {
+        "type": "message",
+        "from": {"id": reference.bot_chat_id},
+        "recipient": {"id": reference.user_chat_id},
+        "conversation": {"id": reference.conversation_id},
+        "attachments": [cards.attachment(card)],
+    }
+    graph.bot_send(reference.service_url, reference.conversation_id, activity, token=graph.bot_token())
 
 
 def _send_email(notification: Notification) -> None:

@@ -46,6 +46,12 @@ TABS = (
     ("newTicket", _("New ticket"), "/teams/new/", "/tickets/new/"),
 )
 
+# The message action ("…" menu of any chat or channel message): file a ticket from the message.
+CREATE_TICKET_COMMAND = "createTicket"
+CREATE_TICKET_TITLE = _("Create ticket")
+CREATE_TICKET_DESCRIPTION = _("File an IT ticket from this message.")
+BOT_SCOPES = ["personal", "team"]
+
 APP_NAME = "TinyTeamsTicket"
 APP_FULL_NAME = _("TinyTeamsTicket – IT help desk")
 APP_DESCRIPTION = _("Report IT problems in a few clicks and follow your tickets.")
@@ -101,6 +107,8 @@ class PackageSettings:
     terms_url: str
     client_id: str
     app_id_uri: str
+    # The bot and its message action are declared only once the Azure Bot is registered.
+    bot_enabled: bool = False
 
 
 def _guid(value: str) -> str | None:
@@ -202,6 +210,7 @@ def package_settings() -> PackageSettings:
         terms_url=settings.TEAMS_TERMS_URL,
         client_id=str(uuid.UUID(settings.ENTRA_CLIENT_ID)),
         app_id_uri=settings.ENTRA_APP_ID_URI,
+        bot_enabled=settings.TEAMS_BOT_ENABLED,
     )
 
 
@@ -212,7 +221,7 @@ def localization_file(language_tag: str) -> str:
     return f"{language_tag}.json"
 
 
-def _texts() -> dict[str, str]:
+def _texts(config: PackageSettings | None = None) -> dict[str, str]:
     """The translatable values in the active language, keyed as localisation files key them."""
     texts = {
         "name.short": APP_NAME,
@@ -229,13 +238,46 @@ def _texts() -> dict[str, str]:
         if set(_PLACEHOLDER.findall(template)) != set(_PLACEHOLDER.findall(activity.template_text)):
             template = activity.template_text
         texts[f"activities.activityTypes[{index}].templateText"] = template
+    if config is not None and config.bot_enabled:
+        texts["composeExtensions[0].commands[0].title"] = str(CREATE_TICKET_TITLE)
+        texts["composeExtensions[0].commands[0].description"] = str(CREATE_TICKET_DESCRIPTION)
     return texts
+
+
+def _bot_parts(config: PackageSettings, texts: dict[str, str]) -> dict[str, Any]:
+    """The bot (personal chat and teams, no files) and its "Create ticket" message action; the bot
+    is the single-tenant Azure Bot on the Entra app registration, so its id is the client id."""
+    return {
+        "bots": [
+            {
+                "botId": config.client_id,
+                "scopes": BOT_SCOPES,
+                "supportsFiles": False,
+                "isNotificationOnly": False,
+            }
+        ],
+        "composeExtensions": [
+            {
+                "botId": config.client_id,
+                "commands": [
+                    {
+                        "id": CREATE_TICKET_COMMAND,
+                        "type": "action",
+                        "title": texts["composeExtensions[0].commands[0].title"],
+                        "description": texts["composeExtensions[0].commands[0].description"],
+                        "context": ["message"],
+                        "fetchTask": True,
+                    }
+                ],
+            }
+        ],
+    }
 
 
 def manifest(config: PackageSettings) -> dict[str, Any]:
     """manifest.json, in English; the localisation files carry the German texts."""
     with translation.override(LANGUAGES[DEFAULT_LANGUAGE_TAG]):
-        texts = _texts()
+        texts = _texts(config)
     return {
         "$schema": f"{SCHEMA_BASE_URL}/MicrosoftTeams.schema.json",
         "manifestVersion": MANIFEST_VERSION,
@@ -284,18 +326,19 @@ def manifest(config: PackageSettings) -> dict[str, Any]:
         "authorization": {
             "permissions": {"resourceSpecific": [{"name": ACTIVITY_FEED_PERMISSION, "type": "Application"}]}
         },
+        **(_bot_parts(config, texts) if config.bot_enabled else {}),
         "defaultInstallScope": "personal",
     }
 
 
-def localizations() -> dict[str, dict[str, str]]:
+def localizations(config: PackageSettings | None = None) -> dict[str, dict[str, str]]:
     """One localisation file per language, by file name (Microsoft's Localization schema)."""
     files = {}
     for tag, language in LANGUAGES.items():
         with translation.override(language):
             files[localization_file(tag)] = {
                 "$schema": f"{SCHEMA_BASE_URL}/MicrosoftTeams.Localization.schema.json",
-                **_texts(),
+                **_texts(config),
             }
     return files
 
@@ -307,7 +350,7 @@ def _json(data: dict[str, Any]) -> bytes:
 def package_files(config: PackageSettings) -> dict[str, bytes]:
     """The package's files by name; the manifest first, all at the top level of the zip."""
     files = {"manifest.json": _json(manifest(config))}
-    files.update({name: _json(content) for name, content in localizations().items()})
+    files.update({name: _json(content) for name, content in localizations(config).items()})
     files[COLOR_ICON] = icons.color_icon()
     files[OUTLINE_ICON] = icons.outline_icon()
     return files

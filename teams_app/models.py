@@ -23,6 +23,10 @@ KIND_CHOICES = [
     (activity_types.TICKET_STATUS.type, _("Status changes of my tickets")),
 ]
 
+# The bot's welcome card in a person's chat: a notification about no ticket, chosen by nobody.
+WELCOME_KIND = "botWelcome"
+NOTIFICATION_KIND_CHOICES = [*KIND_CHOICES, (WELCOME_KIND, _("Welcome card in the bot chat"))]
+
 # A row left in "sending" this long is taken as abandoned: its worker stopped or lost the database
 # before it could record the outcome. The worker sends such rows again (``release``), as does an
 # operator's retry (``retryable``). One delivery takes well under a minute (fixed timeouts).
@@ -93,6 +97,7 @@ class Notification(models.Model):
         TEAMS = "teams", _("Teams")
         EMAIL = "email", _("E-mail")
         WEBHOOK = "webhook", _("Teams channel (webhook)")
+        CHAT = "chat", _("Teams chat (bot)")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -111,9 +116,15 @@ class Notification(models.Model):
         verbose_name=_("recipient"),
     )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
-    kind = models.CharField(_("kind"), max_length=40, choices=KIND_CHOICES)
+    kind = models.CharField(_("kind"), max_length=40, choices=NOTIFICATION_KIND_CHOICES)
+    # Empty for the bot's messages that are about no ticket (the welcome card).
     ticket = models.ForeignKey(
-        "tickets.Ticket", on_delete=models.CASCADE, related_name="notifications", verbose_name=_("ticket")
+        "tickets.Ticket",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("ticket"),
     )
     event = models.ForeignKey(
         "tickets.TicketEvent",
@@ -148,7 +159,8 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} → {self.recipient or self.get_channel_display()} (#{self.ticket_id})"
+        about = f" (#{self.ticket_id})" if self.ticket_id else ""
+        return f"{self.get_kind_display()} → {self.recipient or self.get_channel_display()}{about}"
 
     @staticmethod
     def make_dedupe_key(event_id: int, recipient_id: int | None, channel: str) -> str:
@@ -181,3 +193,44 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.kind} → {self.channel}"
+
+
+class BotConversation(models.Model):
+    """Where the bot reaches one person: their personal chat with the app (a conversation reference).
+
+    Written when the app is installed for them and refreshed by every message they send the bot;
+    the chat notifications are posted there.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bot_conversation", verbose_name=_("person")
+    )
+    conversation_id = models.CharField(_("conversation id"), max_length=500)
+    service_url = models.URLField(_("service URL"), max_length=500)
+    tenant_id = models.CharField(_("tenant"), max_length=64)
+    # The person's id in the chat ("29:..."), the bot's own ("28:..."): the addresses of a message.
+    user_chat_id = models.CharField(_("chat id of the person"), max_length=500)
+    bot_chat_id = models.CharField(_("chat id of the bot"), max_length=500)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("bot conversation")
+        verbose_name_plural = _("bot conversations")
+
+    def __str__(self) -> str:
+        return f"{self.user} ↔ {self.conversation_id[:40]}"
+
+
+class BotActivityReceipt(models.Model):
+    """An activity the bot has acted on, by its id: Teams delivers again when an answer is slow, and
+    the same card action twice must change a ticket only once."""
+
+    activity_id = models.CharField(_("activity id"), max_length=200, unique=True)
+    created_at = models.DateTimeField(_("received"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("bot activity receipt")
+        verbose_name_plural = _("bot activity receipts")
+
+    def __str__(self) -> str:
+        return self.activity_id

@@ -10,9 +10,10 @@ The rules:
 - Internal notes and other internal events reach IT staff only; never the requester.
 - Nobody hears of their own action; inactive people hear nothing.
 - Each person chooses per kind: Teams, e-mail, both or none. Without a choice: Teams for people who
-  sign in with Microsoft, e-mail for everyone else. Teams needs a Microsoft account (its object id)
-  and Microsoft sign-in configured; without them a Teams choice is delivered by e-mail. E-mail needs
-  an address; without one that channel is skipped.
+  sign in with Microsoft, e-mail for everyone else. Teams is the activity feed and, for people the
+  bot can reach in their chat with the app, also a ticket card there (channel "chat"). Teams needs a
+  Microsoft account (its object id) and Microsoft sign-in configured; without them a Teams choice is
+  delivered by e-mail. E-mail needs an address; without one that channel is skipped.
 """
 
 from collections.abc import Iterable
@@ -24,7 +25,7 @@ from social_django.models import UserSocialAuth
 
 from accounts.roles import agents
 from teams_app import activity_types
-from teams_app.models import Notification, NotificationPreference
+from teams_app.models import BotConversation, Notification, NotificationPreference
 from tickets.models import Ticket, TicketEvent
 
 PROVIDER = "azuread-v2-tenant-oauth2"  # accounts.tokens.PROVIDER; the uid is the Entra object id
@@ -51,6 +52,13 @@ def teams_user_ids(user_ids: Iterable[int]) -> set[int]:
     return set(
         UserSocialAuth.objects.filter(provider=PROVIDER, user_id__in=list(user_ids)).values_list("user_id", flat=True)
     )
+
+
+def bot_chat_user_ids(user_ids: Iterable[int]) -> set[int]:
+    """Those of these users whom the bot can reach in their chat with the app."""
+    if not settings.TEAMS_BOT_ENABLED:
+        return set()
+    return set(BotConversation.objects.filter(user_id__in=list(user_ids)).values_list("user_id", flat=True))
 
 
 def default_choice(*, has_teams: bool) -> str:
@@ -126,12 +134,17 @@ def notify(events: Iterable[TicketEvent], *, ticket: Ticket | None = None) -> li
         for preference in NotificationPreference.objects.filter(user_id__in=person_ids)
     }
 
+    in_bot_chat = bot_chat_user_ids(with_teams)
+
     rows: list[Notification] = []
     for audience, person in wanted:
         has_teams = person.pk in with_teams
         choice = choices.get((person.pk, audience.kind), default_choice(has_teams=has_teams))
         for channel in channels(choice, has_teams=has_teams, has_email=bool(person.email)):
             rows.append(_row(audience.event, audience.kind, channel, person))
+            if channel == Channel.TEAMS and person.pk in in_bot_chat:
+                # Teams means the activity feed and, where the app's chat is known, a card there.
+                rows.append(_row(audience.event, audience.kind, Channel.CHAT, person))
     if settings.TEAMS_WEBHOOK_URL:
         for event in events:
             if event.kind == Kind.CREATED:

@@ -4,6 +4,7 @@ settings the package is built from: the admins' setup page (/teams/setup/) shows
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -53,6 +54,7 @@ SETTINGS = (
     "TEAMS_DEVELOPER_URL",
     "TEAMS_PRIVACY_URL",
     "TEAMS_TERMS_URL",
+    "TEAMS_BOT_ENABLED",
 )
 
 
@@ -63,6 +65,11 @@ class SettingRow:
     is_set: bool
     is_secret: bool
     problem: str  # what is wrong with it, or empty
+
+
+def bot_messaging_endpoint() -> str:
+    """What the Azure Bot registration calls the messaging endpoint: where Teams posts activities."""
+    return f"{settings.SITE_URL}{reverse('teams_app:bot_messages')}"
 
 
 def redirect_uris() -> list[tuple[str, Promise]]:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.entra import user_for_token_claims
 from accounts.tokens import EntraTokenError, validate_access_token
+from tickets import drafts
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ TABS = {
 def tab(request, entity: str):
     """The page a static tab loads: it asks Teams who is there, signs them in and moves on."""
     site_url_name, tab_url = TABS[entity]
+    # Opened as the "Create ticket" dialog of a Teams message: the form starts with its text.
+    if entity == "newTicket" and request.GET.get("draft"):
+        drafts.store(request.session, request.GET["draft"])
     context = {
         "entity": entity,
         "tab_url": tab_url,

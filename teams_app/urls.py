@@ -1,6 +1,6 @@
 from django.urls import path
 
-from teams_app import notification_views, setup_views, tab_views
+from teams_app import bot_views, notification_views, setup_views, tab_views
 
 app_name = "teams_app"
 
@@ -17,4 +17,6 @@ urlpatterns = [
     # For admins: the Entra registration checklist and the package to upload in the Teams admin center.
     path("setup/", setup_views.setup, name="setup"),
     path("setup/package.zip", setup_views.setup_package, name="setup_package"),
+    # The bot's messaging endpoint (Azure Bot registration); no trailing slash, as Microsoft's docs write it.
+    path("bot/messages", bot_views.messages, name="bot_messages"),
 ]

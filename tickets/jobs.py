@@ -26,7 +26,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.roles import agents
-from teams_app.models import Notification
+from teams_app.models import BotActivityReceipt, Notification
 from tickets import services
 from tickets.models import Attachment, JobRecord, Ticket, TicketEvent
 
@@ -233,6 +233,8 @@ def prune() -> JobResult:
     deleted += CompletedTask.objects.filter(failed_at=None, run_at__lt=cutoff).delete()[0]
     deleted += Notification.objects.filter(status=Notification.Status.SENT, sent_at__lt=cutoff).delete()[0]
     deleted += JobRecord.objects.filter(created_at__lt=cutoff).delete()[0]
+    # Teams repeats an activity within minutes, never after days: older receipts guard nothing.
+    deleted += BotActivityReceipt.objects.filter(created_at__lt=cutoff).delete()[0]
     files = orphan_attachment_files(older_than=ORPHAN_FILE_AGE)
     for path in files:
         path.unlink(missing_ok=True)

@@ -58,3 +58,14 @@ def mail_intake() -> None:
     result = mail_intake_module.run()
     if result.collected or result.processed:
         logger.info("Mail intake: %d new messages, processed %s", result.collected, result.processed)
+
+
+@db_periodic_task(crontab(minute="45"))
+@lock_task("teams-app-installation")
+def install_teams_app() -> None:
+    """Once an hour: the Teams app for people the bot cannot reach yet (TEAMS_BOT_INSTALL_FOR_EVERYONE)."""
+    from teams_app import installation
+
+    result = installation.install_for_everyone()
+    if result.installed or result.failed:
+        logger.info("Teams app installed for %d people, %d failed", result.installed, result.failed)

@@ -13,7 +13,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tickets import problem_sources, services
+from tickets import drafts, problem_sources, services
 from tickets.forms import (
     AttachmentForm,
     CommentForm,
@@ -244,13 +244,15 @@ def ticket_new(request):
         form = TicketCreateForm(request.POST, request.FILES)
         if form.is_valid():
             ticket = services.ticket_create(
-                requester=request.user,
+                # An agent filing a Teams message for its author (tickets.drafts); else themselves.
+                requester=drafts.requester(request) or request.user,
                 problem_source=form.cleaned_data["problem_source"],
                 title=form.cleaned_data["title"],
                 description=form.cleaned_data["description"],
                 priority=form.cleaned_data["priority"],
                 files=form.cleaned_data["attachments"],
             )
+            drafts.discard(request)  # a draft from a Teams message is used up
             messages.success(
                 request, _("Ticket #%(number)s was created. IT staff will look at it.") % {"number": ticket.pk}
             )
@@ -270,8 +272,9 @@ def ticket_new(request):
     level = problem_sources.picker_level(node)
     file_here = request.GET.get("here") == "1" and node is not None and node.is_selectable
     if node is not None and (not level.choices or file_here):
-        form = TicketCreateForm(initial={"problem_source": node.pk})
-        return render(request, "tickets/ticket_form.html", {"form": form, "node": node, "path": level.path})
+        form = TicketCreateForm(initial={"problem_source": node.pk, **drafts.initial(request)})
+        context = {"form": form, "node": node, "path": level.path, "draft_requester": drafts.requester(request)}
+        return render(request, "tickets/ticket_form.html", context)
     return render(request, "tickets/ticket_picker.html", {"level": level})
 
 

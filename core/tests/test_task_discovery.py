@@ -41,6 +41,7 @@ def test_a_fresh_process_registers_the_periodic_jobs_and_the_delivery_task():
 
     assert registered["huey_periodic"] == [
         "tickets.scheduled.daily_digest",
+        "tickets.scheduled.install_teams_app",
         "tickets.scheduled.mail_intake",
         "tickets.scheduled.prune_old_rows",
         "tickets.scheduled.scheduler_heartbeat",

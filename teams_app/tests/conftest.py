@@ -84,3 +84,42 @@ def fresh(row: Notification) -> Notification:
 
 def make_due(row: Notification) -> None:
     Notification.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+
+
+# --- The bot: a fake Bot Connector signing activities and receiving the bot's posts ----------------
+
+
+@pytest.fixture(scope="session")
+def bot_connector(notify_entra):
+    from devtools.fake_bot_connector import FakeBotConnector
+
+    with FakeBotConnector(
+        app_id=CLIENT, tenant_id=TENANT, entra_jwks_url=f"{notify_entra.authority}/discovery/v2.0/keys"
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def bot(settings, microsoft, bot_connector):
+    """The bot enabled against the fake Bot Connector (and the fake Entra ID for its own tokens)."""
+    from teams_app import bot_auth
+
+    settings.TEAMS_BOT_ENABLED = True
+    settings.TEAMS_BOT_OPENID_METADATA_URL = bot_connector.openid_metadata_url
+    bot_auth.reset_keys()
+    bot_connector.reset()
+    yield bot_connector
+    bot_auth.reset_keys()
+    bot_connector.reset()
+
+
+def post_activity(client, connector, activity: dict, *, token: str | None = None):
+    """Post ``activity`` to the bot as the Bot Connector does, signed unless ``token`` says otherwise."""
+    import json
+
+    return client.post(
+        "/teams/bot/messages",
+        data=json.dumps(activity),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token if token is not None else connector.token()}",
+    )

@@ -1,0 +1,29 @@
+"""The "Create ticket" dialog as Teams shows it: the tab's ticket form in a frame of a Teams page,
+signed in silently, started with the text of the Teams message the person chose."""
+
+import pytest
+from playwright.sync_api import expect
+from social_django.models import UserSocialAuth
+
+from teams_app.tests.test_browser_tab import APP_ID_URI, APP_ORIGIN, framed_tab  # noqa: F401 (fixture)
+from tickets import drafts
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_dialog_shows_the_ticket_form_with_the_message_text(framed_tab, entra, employee, tree):  # noqa: F811
+    person = entra.add_user(name="Erika Dialog", upn="erika.dialog@contoso.example")
+    UserSocialAuth.objects.create(user=employee, provider="azuread-v2-tenant-oauth2", uid=person.oid)
+    token = entra.make_access_token(person, audience=APP_ID_URI, version=1)
+    draft = drafts.make_token(
+        user_id=employee.pk, title="Printer error 42", description="The printer beeps <b>loudly</b>"
+    )
+
+    page, tab = framed_tab(token, theme="default", path=f"/teams/new/?draft={draft}")
+
+    # Signed in, the dialog moves on to the drill-down of the tab's form.
+    expect(tab.get_by_role("heading", level=1)).to_be_visible(timeout=15_000)
+    frame = page.frame(name="tab")
+    frame.goto(f"{APP_ORIGIN}/teams/app/tickets/new/?source={tree['paper_jam'].pk}&here=1")
+    expect(tab.get_by_label("Title")).to_have_value("Printer error 42", timeout=15_000)
+    expect(tab.get_by_label("Description")).to_have_value("The printer beeps <b>loudly</b>")
