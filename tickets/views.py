@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Value
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -106,14 +106,16 @@ def dashboard(request):
 def _agent_counters(user) -> dict[str, int]:
     """Open, unassigned, mine and overdue tickets.
 
-    Open tickets only: a partial index holds just them, so this reads a few thousand index entries
-    however many closed tickets pile up (migration 0003, ticket_open_assignee_due).
+    Open tickets only: a partial index holds just them (migration 0003, ticket_open_assignee_due), so
+    this reads their index entries alone (an index-only scan), however many closed tickets pile up.
     """
+    # COUNT(1), not COUNT(id): the index holds no id, and counting ids would read every open ticket's row.
+    one = Value(1)
     return Ticket.objects.open().aggregate(
-        open=Count("pk"),
-        unassigned=Count("pk", filter=Q(assignee__isnull=True)),
-        mine=Count("pk", filter=Q(assignee=user)),
-        overdue=Count("pk", filter=Q(due_date__lt=timezone.localdate())),
+        open=Count(one),
+        unassigned=Count(one, filter=Q(assignee__isnull=True)),
+        mine=Count(one, filter=Q(assignee=user)),
+        overdue=Count(one, filter=Q(due_date__lt=timezone.localdate())),
     )
 
 
