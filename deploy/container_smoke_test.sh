@@ -22,11 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=deploy/smoke_lib.sh
 . deploy/smoke_lib.sh
-ROOT=$PWD
-PY="$ROOT/.venv/bin/python"
-NGINX="${NGINX:-/usr/sbin/nginx}"
-PG_HOST="${PG_HOST:-127.0.0.1}" PG_PORT="${PG_PORT:-5432}" PG_USER="${PG_USER:-postgres}"
-REDIS_HOST="${REDIS_HOST:-127.0.0.1}" REDIS_PORT="${REDIS_PORT:-6379}" REDIS_DB="${CONTAINER_SMOKE_REDIS_DB:-14}"
+REDIS_DB="${CONTAINER_SMOKE_REDIS_DB:-14}"
 DB="${CONTAINER_SMOKE_DB:-tt_container_smoke}"
 IMAGE=tinyteamsticket:container-smoke
 IMAGE_LABEL=tinyteamsticket.container-smoke=1

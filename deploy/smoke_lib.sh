@@ -1,6 +1,13 @@
 # Shell helpers shared by deploy/smoke_test.sh and deploy/container_smoke_test.sh (sourced, not run).
 # The caller sets TMP (a scratch directory with logs/ in it) before calling start or render_nginx.
 
+# Where the host's services are (both tests override them from the same environment variables).
+ROOT=$PWD
+PY="$ROOT/.venv/bin/python"
+NGINX="${NGINX:-/usr/sbin/nginx}"
+PG_HOST="${PG_HOST:-127.0.0.1}" PG_PORT="${PG_PORT:-5432}" PG_USER="${PG_USER:-postgres}"
+REDIS_HOST="${REDIS_HOST:-127.0.0.1}" REDIS_PORT="${REDIS_PORT:-6379}"
+
 log() { printf '\n== %s\n' "$*"; }
 fail() { printf 'FAILED: %s\n' "$*" >&2; exit 1; }
 psql_() { PGOPTIONS='-c client_min_messages=warning' psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -v ON_ERROR_STOP=1 -qAt "$@"; }

@@ -11,11 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=deploy/smoke_lib.sh
 . deploy/smoke_lib.sh
-ROOT=$PWD
-PY="$ROOT/.venv/bin/python"
-NGINX="${NGINX:-/usr/sbin/nginx}"
-PG_HOST="${PG_HOST:-127.0.0.1}" PG_PORT="${PG_PORT:-5432}" PG_USER="${PG_USER:-postgres}"
-REDIS_HOST="${REDIS_HOST:-127.0.0.1}" REDIS_PORT="${REDIS_PORT:-6379}" REDIS_DB="${SMOKE_REDIS_DB:-15}"
+REDIS_DB="${SMOKE_REDIS_DB:-15}"
 DB="${SMOKE_DB:-tt_smoke}"
 DB_RESTORE="${DB}_restore"
 START=$SECONDS
