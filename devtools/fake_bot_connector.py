@@ -153,6 +153,47 @@ class FakeBotConnector(LocalHTTPServer):
         activity.update(fields)
         return activity
 
+    def team_activity(
+        self,
+        kind: str,
+        *,
+        user_oid: str,
+        team_id: str,
+        team_name: str = "IT",
+        channel_id: str | None = None,
+        channel_name: str | None = None,
+        event_type: str | None = None,
+        conversation_id: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """A Teams activity in a channel of a team ("19:...@thread.tacv2"), as Teams sends it in team
+        scope: the team (and channel, where Teams names one) in channelData."""
+        activity = self.activity(kind, user_oid=user_oid, **fields)
+        channel_data: dict[str, Any] = {"tenant": {"id": self.tenant_id}, "team": {"id": team_id, "name": team_name}}
+        if channel_id:
+            channel_data["channel"] = {"id": channel_id, **({"name": channel_name} if channel_name else {})}
+        if event_type:
+            channel_data["eventType"] = event_type
+        activity["channelData"] = channel_data
+        activity["conversation"] = {
+            "id": conversation_id or channel_id or team_id,
+            "conversationType": "channel",
+            "isGroup": True,
+            "tenantId": self.tenant_id,
+        }
+        return activity
+
+    def bot_added_to_team(self, *, user_oid: str, team_id: str, team_name: str = "IT") -> dict[str, Any]:
+        """The conversationUpdate Teams sends when the app is added to a team (the bot joins it)."""
+        return self.team_activity(
+            "conversationUpdate",
+            user_oid=user_oid,
+            team_id=team_id,
+            team_name=team_name,
+            event_type="teamMemberAdded",
+            membersAdded=[{"id": f"28:{self.app_id}"}],
+        )
+
     def card_action(self, *, user_oid: str, verb: str, data: dict[str, Any], **fields: Any) -> dict[str, Any]:
         """The invoke Teams sends when someone presses an Action.Execute button (inputs merged into data)."""
         value = {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"}

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from microsoft_agents.activity import Activity
 from social_django.models import UserSocialAuth
 
-from teams_app import cards
+from teams_app import cards, channels
 from teams_app.bot_auth import activity_tenant
 from teams_app.models import WELCOME_KIND, BotActivityReceipt, BotConversation, Notification
 from teams_app.notifications import PROVIDER
@@ -55,6 +55,9 @@ def handle(activity: Activity) -> dict[str, Any] | None:
             return new_ticket_dialog(user)
         if activity.name == "composeExtension/fetchTask":
             return message_ticket_dialog(activity, user)
+        return None
+    if activity.conversation and activity.conversation.conversation_type == "channel":
+        channels.record(activity)  # the channels the bot is in, whoever's activity says so
         return None
     if user is None:
         return None  # someone who never signed in here: nothing to remember them by
@@ -176,7 +179,10 @@ def card_action(activity: Activity, user) -> dict[str, Any]:
             ticket = _visible_ticket(user, ticket_id, lock=verb not in (cards.VERB_REFRESH, cards.VERB_SHOW))
             if ticket is None:
                 return _message_response(_("This ticket does not exist or you may not see it."))
+            in_channel = _in_channel(activity)
             if verb in (cards.VERB_REFRESH, cards.VERB_SHOW):
+                if in_channel:
+                    return _card_response(cards.channel_ticket_card(ticket, lang=cards.language(user)))
                 return _card_response(cards.ticket_card(ticket, user, user_ids=viewer_ids))
             try:
                 # One savepoint for the receipt and the change: an action refused or stale records
@@ -199,7 +205,16 @@ def card_action(activity: Activity, user) -> dict[str, Any]:
             ticket = _visible_ticket(user, ticket_id, lock=False)
             if ticket is None:
                 return _message_response(note)
+            if in_channel:
+                # The card everyone in the channel sees, with the note for the one who pressed; the
+                # change itself updates the posted card for everyone (through the outbox).
+                card = cards.channel_ticket_card(ticket, lang=cards.language(user), note=note, warning=warning)
+                return _card_response(card)
             return _card_response(cards.ticket_card(ticket, user, user_ids=viewer_ids, note=note, warning=warning))
+
+
+def _in_channel(activity: Activity) -> bool:
+    return bool(activity.conversation and activity.conversation.conversation_type == "channel")
 
 
 def _visible_ticket(user, ticket_id: int, *, lock: bool) -> Ticket | None:
@@ -259,7 +274,22 @@ def _act(verb: str, ticket: Ticket, user, data: dict) -> str:
             raise _InputMissingError(_("Please choose a status."))
         services.ticket_update(ticket=ticket, actor=user, status=status)
         return _("The status was changed.")
+    if verb == cards.VERB_ASSIGN:
+        from accounts.roles import agents
+
+        assignee = agents().filter(pk=_int(data.get(cards.INPUT_ASSIGNEE))).first()
+        if assignee is None:
+            raise _InputMissingError(_("Please choose someone from IT."))
+        services.ticket_update(ticket=ticket, actor=user, assignee=assignee)
+        return _("%(name)s is now responsible for this ticket.") % {"name": assignee.display_name}
     raise PermissionDenied
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 # --- Dialogs (task modules) ------------------------------------------------------------------------

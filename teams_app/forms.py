@@ -26,3 +26,22 @@ class NotificationSettingsForm(forms.Form):
     def save(self) -> None:
         for kind, channel in self.cleaned_data.items():
             NotificationPreference.objects.update_or_create(user=self.user, kind=kind, defaults={"channel": channel})
+
+
+class ITChannelForm(forms.Form):
+    """The admin's pick of the Teams channel where every new ticket is posted as a card."""
+
+    channel = forms.ModelChoiceField(
+        label=_("IT channel"),
+        queryset=None,
+        required=False,
+        empty_label=_("No IT channel"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from teams_app.models import BotChannel
+
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].queryset = BotChannel.objects.filter(is_available=True)
+        self.fields["channel"].initial = BotChannel.objects.filter(is_it_channel=True, is_available=True).first()

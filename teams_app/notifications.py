@@ -25,7 +25,7 @@ from social_django.models import UserSocialAuth
 
 from accounts.roles import agents
 from teams_app import activity_types
-from teams_app.models import BotConversation, Notification, NotificationPreference
+from teams_app.models import CHANNEL_UPDATE_KIND, BotConversation, Notification, NotificationPreference
 from tickets.models import Ticket, TicketEvent
 
 PROVIDER = "azuread-v2-tenant-oauth2"  # accounts.tokens.PROVIDER; the uid is the Entra object id
@@ -150,6 +150,9 @@ def notify(events: Iterable[TicketEvent], *, ticket: Ticket | None = None) -> li
             if event.kind == Kind.CREATED:
                 rows.append(_row(event, activity_types.TICKET_CREATED.type, Channel.WEBHOOK, None))
 
+    if settings.TEAMS_BOT_ENABLED:
+        rows += _it_channel_rows(events, ticket)
+
     # One row per event, person and channel, even if a workflow reported an event twice.
     rows = list({row.dedupe_key: row for row in rows}.values())
     existing = set(
@@ -161,6 +164,21 @@ def notify(events: Iterable[TicketEvent], *, ticket: Ticket | None = None) -> li
     if rows:
         deliver_notifications([row.pk for row in rows])
     return rows
+
+
+def _it_channel_rows(events: list[TicketEvent], ticket: Ticket) -> list[Notification]:
+    """The IT channel's card: posted for a new ticket (when there is a channel for it), and brought up
+    to date by one row per later change of a ticket that has a card there (teams_app.channels)."""
+    from teams_app import channels
+
+    created = [event for event in events if event.kind == Kind.CREATED]
+    if created:
+        if channels.channel_for_ticket(ticket) is None:
+            return []
+        return [_row(created[0], activity_types.TICKET_CREATED.type, Channel.IT_CHANNEL, None)]
+    if not Notification.objects.filter(ticket_id=ticket.pk, channel=Channel.IT_CHANNEL).exists():
+        return []  # never posted there: nothing to update
+    return [_row(events[-1], CHANNEL_UPDATE_KIND, Channel.IT_CHANNEL, None)]
 
 
 def _row(event: TicketEvent, kind: str, channel: str, recipient) -> Notification:

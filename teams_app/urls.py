@@ -17,6 +17,7 @@ urlpatterns = [
     # For admins: the Entra registration checklist and the package to upload in the Teams admin center.
     path("setup/", setup_views.setup, name="setup"),
     path("setup/package.zip", setup_views.setup_package, name="setup_package"),
+    path("setup/it-channel/", setup_views.setup_it_channel, name="setup_it_channel"),
     # The bot's messaging endpoint (Azure Bot registration); no trailing slash, as Microsoft's docs write it.
     path("bot/messages", bot_views.messages, name="bot_messages"),
 ]
