@@ -175,23 +175,28 @@ class Notification(models.Model):
 
 
 class NotificationPreference(models.Model):
-    """How one person wants to hear of one kind of notification.
+    """How one person wants to hear of one kind of notification: any combination of the chat with the
+    app ("chat"), the Teams activity feed ("feed") and e-mail, or none ("none").
 
-    Without a row the default applies: Teams for people who sign in with Microsoft, e-mail for
-    everyone else (see ``teams_app.notifications.default_choice``).
+    Stored as the ways joined by "+" in a fixed order ("chat+feed", "email", "none", ...). Without a
+    row the default applies: chat and feed for people who sign in with Microsoft, e-mail for everyone
+    else (see ``teams_app.notifications.default_ways``).
     """
 
-    class Choice(models.TextChoices):
-        TEAMS = "teams", _("Teams")
-        EMAIL = "email", _("E-mail")
-        BOTH = "both", _("Both")
-        NONE = "none", _("None")
+    CHAT = "chat"
+    FEED = "feed"
+    EMAIL = "email"
+    NONE = "none"
+    WAYS = (CHAT, FEED, EMAIL)  # the order of the stored value
+    # The spelling before the ways could be combined (migration 0003): Teams meant the feed and, where
+    # the app's chat was known, a card there.
+    LEGACY = {"teams": (CHAT, FEED), "both": (CHAT, FEED, EMAIL)}
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
     )
     kind = models.CharField(_("kind"), max_length=40, choices=KIND_CHOICES)
-    channel = models.CharField(_("channel"), max_length=8, choices=Choice.choices)
+    channel = models.CharField(_("ways"), max_length=20)
 
     class Meta:
         verbose_name = _("notification preference")
@@ -200,6 +205,19 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.kind} → {self.channel}"
+
+    @classmethod
+    def join(cls, ways) -> str:
+        """The stored value for a collection of ways (unknown ones are dropped)."""
+        chosen = [way for way in cls.WAYS if way in set(ways)]
+        return "+".join(chosen) or cls.NONE
+
+    @classmethod
+    def split(cls, value: str) -> set[str]:
+        """The ways a stored value names."""
+        if value in cls.LEGACY:
+            return set(cls.LEGACY[value])
+        return {way for way in (value or "").split("+") if way in cls.WAYS}
 
 
 class BotConversation(models.Model):
