@@ -18,6 +18,7 @@ outbox as for any other change. Nothing here talks to Microsoft.
 import hashlib
 import html
 import logging
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,7 +34,7 @@ from social_django.models import UserSocialAuth
 
 from teams_app import cards, channels
 from teams_app.bot_auth import activity_tenant
-from teams_app.models import WELCOME_KIND, BotActivityReceipt, BotConversation, Notification
+from teams_app.models import WELCOME_KIND, BotActivityReceipt, BotCard, BotConversation, Notification
 from teams_app.notifications import PROVIDER
 from tickets import drafts, services
 from tickets.models import Ticket
@@ -58,9 +59,15 @@ def handle(activity: Activity) -> dict[str, Any] | None:
         return None
     if activity.conversation and activity.conversation.conversation_type == "channel":
         channels.record(activity)  # the channels the bot is in, whoever's activity says so
+        if kind == "message" and user is not None:
+            reply_in_thread(activity, user)
         return None
     if user is None:
         return None  # someone who never signed in here: nothing to remember them by
+    if kind == "message" and _card_replied_to(activity) is not None:
+        remember_conversation(activity, user)
+        reply_in_thread(activity, user)
+        return None
     installed = (kind == "conversationUpdate" and _bot_was_added(activity)) or (
         kind == "installationUpdate" and (activity.action or "").startswith("add")
     )
@@ -139,6 +146,48 @@ def _remember_and_welcome(activity: Activity, user) -> None:
         dedupe_key=f"welcome:{_receipt_key(activity)[:64]}",
     )
     deliver_notification(row.pk)
+
+
+# --- Replies in the thread of a ticket card ---------------------------------------------------------
+
+_MENTION = re.compile(r"<at\b[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
+
+
+def _card_replied_to(activity: Activity) -> BotCard | None:
+    """The ticket card the bot posted that this message answers (in its thread), if any."""
+    conversation_id = activity.conversation.id if activity.conversation else ""
+    root = channels.thread_root_id(conversation_id or "") or (activity.reply_to_id or "")
+    if not root or not conversation_id:
+        return None
+    return BotCard.objects.filter(
+        conversation_id=channels.base_conversation_id(conversation_id), activity_id=root
+    ).first()
+
+
+def _typed_text(activity: Activity) -> str:
+    """What the person typed: without the @mention of the bot, as plain text."""
+    text = _MENTION.sub(" ", str(activity.text or ""))
+    text = html.unescape(strip_tags(text.replace("<br>", "\n").replace("</p>", "\n")))
+    return text.strip()[: cards.TEXT_INPUT_MAX]
+
+
+def reply_in_thread(activity: Activity, user) -> bool:
+    """A message typed in the thread of a ticket card becomes a public comment on that ticket, for
+    whoever may comment on it now (the requester while it is open, IT staff always), once per
+    activity id. Returns whether a comment was added."""
+    card = _card_replied_to(activity)
+    text = _typed_text(activity)
+    if card is None or not text:
+        return False
+    with transaction.atomic():
+        ticket = _visible_ticket(user, card.ticket_id, lock=True)
+        if ticket is None or (not ticket.is_open and not user.is_agent):
+            logger.info("A reply in the thread of ticket %s by user %s was not taken", card.ticket_id, user.pk)
+            return False
+        if not _first_time(activity):
+            return False
+        services.ticket_comment(ticket=ticket, author=user, body=text)
+    return True
 
 
 # --- Universal Actions -----------------------------------------------------------------------------
