@@ -34,7 +34,7 @@ from social_django.models import UserSocialAuth
 
 from teams_app import cards, channels
 from teams_app.bot_auth import activity_tenant
-from teams_app.models import WELCOME_KIND, BotActivityReceipt, BotCard, BotConversation, Notification
+from teams_app.models import FILED_KIND, WELCOME_KIND, BotActivityReceipt, BotCard, BotConversation, Notification
 from teams_app.notifications import PROVIDER
 from tickets import drafts, services
 from tickets.models import Ticket
@@ -56,6 +56,8 @@ def handle(activity: Activity) -> dict[str, Any] | None:
             return new_ticket_dialog(user)
         if activity.name == "composeExtension/fetchTask":
             return message_ticket_dialog(activity, user)
+        if activity.name in ("task/submit", "composeExtension/submitAction"):
+            return dialog_submitted(activity, user)
         return None
     if activity.conversation and activity.conversation.conversation_type == "channel":
         channels.record(activity)  # the channels the bot is in, whoever's activity says so
@@ -347,7 +349,7 @@ def _int(value) -> int | None:
 def new_ticket_dialog(user) -> dict[str, Any]:
     """The ticket form of the tab, opened as a Teams dialog."""
     with translation.override(cards.language(user) if user else settings.LANGUAGE_CODE):
-        url = f"{settings.SITE_URL}{reverse('teams_app:tab_new')}"
+        url = f"{settings.SITE_URL}{reverse('teams_app:tab_new')}?dialog=1"
         return {
             "task": {
                 "type": "continue",
@@ -411,8 +413,14 @@ def message_ticket_dialog(activity: Activity, user) -> dict[str, Any]:
         title = (text.splitlines() or [""])[0][:80]
         author = _message_author(payload) if user.is_agent else None
         requester_id = author.pk if author is not None and author.pk != user.pk else None
-        token = drafts.make_token(user_id=user.pk, title=title, description=description, requester_id=requester_id)
-        url = f"{settings.SITE_URL}{reverse('teams_app:tab_new')}?{urlencode({'draft': token})}"
+        token = drafts.make_token(
+            user_id=user.pk,
+            title=title,
+            description=description,
+            requester_id=requester_id,
+            link=link if link.startswith(TEAMS_LINK_PREFIX) else "",
+        )
+        url = f"{settings.SITE_URL}{reverse('teams_app:tab_new')}?{urlencode({'draft': token, 'dialog': '1'})}"
         return {
             "task": {
                 "type": "continue",
@@ -425,3 +433,31 @@ def message_ticket_dialog(activity: Activity, user) -> dict[str, Any]:
                 },
             }
         }
+
+
+def dialog_submitted(activity: Activity, user) -> dict[str, Any] | None:
+    """The ticket dialog closed after filing (``teams_app.dialogs``) and names the new ticket: post
+    its card in the person's chat with the app, through the outbox, once per activity. Answers
+    nothing, which lets the dialog close."""
+    from teams_app.delivery_queue import deliver_notification
+
+    value = activity.value if isinstance(activity.value, dict) else {}
+    data = value.get("data") if isinstance(value.get("data"), dict) else {}
+    ticket_id = _int(data.get("ticket"))
+    if user is None or ticket_id is None:
+        return None
+    ticket = Ticket.objects.visible_to(user).filter(pk=ticket_id).first()
+    if ticket is None or not BotConversation.objects.filter(user=user).exists():
+        return None  # not theirs to see, or no chat with the app to post in
+    with transaction.atomic():
+        if not _first_time(activity):
+            return None
+        row = Notification.objects.create(
+            recipient=user,
+            channel=Notification.Channel.CHAT,
+            kind=FILED_KIND,
+            ticket=ticket,
+            dedupe_key=f"filed:{_receipt_key(activity)[:64]}",
+        )
+        deliver_notification(row.pk)
+    return None

@@ -209,6 +209,7 @@ def ticket_card(
             body.append(_user_text(plain(comment.body, COMMENT_EXCERPT_MAX)))
         actions = _ticket_actions(ticket, viewer, data)
         actions.append({"type": "Action.OpenUrl", "title": _("Open in browser"), "url": ticket_url(ticket)})
+        actions += _message_link_action(ticket)
         refresh = None
         if user_ids:
             refresh = {
@@ -322,6 +323,7 @@ def channel_ticket_card(ticket: Ticket, *, lang: str = "", note: str = "", warni
             )
         actions.append(_status_form(ticket, data))
         actions.append({"type": "Action.OpenUrl", "title": _("Open in browser"), "url": ticket_url(ticket)})
+        actions += _message_link_action(ticket)
         return _card(body, actions)
 
 
@@ -345,3 +347,11 @@ def _status_form(ticket: Ticket, data: dict) -> dict[str, Any]:
             "actions": [_execute(_("Change status"), VERB_STATUS, data)],
         },
     }
+
+
+def _message_link_action(ticket: Ticket) -> list[dict[str, Any]]:
+    """A button back to the Teams message the ticket was made from, if it was (teams_app.dialogs)."""
+    from teams_app.dialogs import message_link
+
+    link = message_link(ticket)
+    return [{"type": "Action.OpenUrl", "title": _("Teams message"), "url": link}] if link else []

@@ -27,10 +27,13 @@ KIND_CHOICES = [
 WELCOME_KIND = "botWelcome"
 # The IT channel's card of a ticket brought up to date after a change (channel "itchannel").
 CHANNEL_UPDATE_KIND = "ticketChanged"
+# The card of a ticket just filed in a Teams dialog, in its author's chat with the app.
+FILED_KIND = "ticketFiled"
 NOTIFICATION_KIND_CHOICES = [
     *KIND_CHOICES,
     (WELCOME_KIND, _("Welcome card in the bot chat")),
     (CHANNEL_UPDATE_KIND, _("Ticket card in the IT channel updated")),
+    (FILED_KIND, _("Ticket card after filing in Teams")),
 ]
 
 # A row left in "sending" this long is taken as abandoned: its worker stopped or lost the database
@@ -332,3 +335,21 @@ class BotCard(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.ticket_id} → {self.activity_id[:30]}"
+
+
+class TeamsMessageLink(models.Model):
+    """The Teams message a ticket was made from ("Create ticket" message action): its cards link back."""
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="teams_message_link", verbose_name=_("ticket")
+    )
+    # Only ever a https://teams.microsoft.com/ link (checked where it is written).
+    url = models.URLField(_("Teams message"), max_length=1000)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Teams message of a ticket")
+        verbose_name_plural = _("Teams messages of tickets")
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} ← {self.url[:60]}"

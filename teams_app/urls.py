@@ -11,6 +11,7 @@ urlpatterns = [
     path("", tab_views.tab, {"entity": "myTickets"}, name="tab"),
     path("new/", tab_views.tab, {"entity": "newTicket"}, name="tab_new"),
     path("sso/", tab_views.sso, name="sso"),
+    path("dialog/done/<int:pk>/", tab_views.dialog_done, name="dialog_done"),
     path("theme/", tab_views.theme, name="theme"),
     path("auth/start/", tab_views.auth_start, name="auth_start"),
     path("auth/end/", tab_views.auth_end, name="auth_end"),

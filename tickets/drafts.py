@@ -14,10 +14,13 @@ SALT = "tickets.drafts"
 MAX_AGE_SECONDS = 3600
 TITLE_MAX = 200
 DESCRIPTION_MAX = 20000
+LINK_MAX = 1000
 
 
-def make_token(*, user_id: int, title: str, description: str, requester_id: int | None = None) -> str:
+def make_token(*, user_id: int, title: str, description: str, requester_id: int | None = None, link: str = "") -> str:
     data = {"u": user_id, "t": title[:TITLE_MAX], "d": description[:DESCRIPTION_MAX]}
+    if link:
+        data["l"] = link[:LINK_MAX]  # the Teams message the draft was made from
     if requester_id is not None:
         data["r"] = requester_id
     return signing.dumps(data, salt=SALT, compress=True)
@@ -32,7 +35,13 @@ def store(session, token: str) -> bool:
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
         return False
     requester = data.get("r") if isinstance(data.get("r"), int) else None
-    session[SESSION_KEY] = {"u": data["u"], "t": str(data.get("t", "")), "d": str(data.get("d", "")), "r": requester}
+    session[SESSION_KEY] = {
+        "u": data["u"],
+        "t": str(data.get("t", "")),
+        "d": str(data.get("d", "")),
+        "r": requester,
+        "l": str(data.get("l", "")),
+    }
     return True
 
 
@@ -54,6 +63,14 @@ def requester(request):
     if not isinstance(draft.get("r"), int):
         return None
     return get_user_model().objects.filter(pk=draft["r"], is_active=True).first()
+
+
+def message_link(request) -> str:
+    """The link to the Teams message the signed-in person's draft was made from, or ''."""
+    draft = request.session.get(SESSION_KEY)
+    if not isinstance(draft, dict) or draft.get("u") != request.user.pk:
+        return ""
+    return str(draft.get("l") or "")
 
 
 def discard(request) -> None:
