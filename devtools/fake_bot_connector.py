@@ -74,6 +74,7 @@ class FakeBotConnector(LocalHTTPServer):
         self.endorsements = [CHANNEL]
         self.sent: list[ConnectorRequest] = []
         self.metadata_reads = 0
+        self.files: dict[str, tuple[bytes, str]] = {}
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
 
@@ -86,11 +87,19 @@ class FakeBotConnector(LocalHTTPServer):
         with self._lock:
             self.sent.clear()
             self._script.clear()
+            self.files.clear()
             self.metadata_reads = 0
 
     def script(self, *answers: Scripted) -> None:
         with self._lock:
             self._script.extend(answers)
+
+    def add_file(self, content: bytes, content_type: str) -> str:
+        """A file the Connector holds (an image someone sent), read with the bot's token; its URL."""
+        file_id = uuid.uuid4().hex
+        with self._lock:
+            self.files[file_id] = (content, content_type)
+        return f"{self.service_url}v3/attachments/{file_id}/views/original"
 
     def roll_key(self) -> None:
         """Microsoft rolls its signing keys over: a new key with a new id from now on."""
@@ -210,6 +219,15 @@ class FakeBotConnector(LocalHTTPServer):
             jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
             jwk.update({"kid": self.kid, "use": "sig", "endorsements": self.endorsements})
             return 200, {"keys": [jwk]}, {}
+        if request.method == "GET" and request.path.startswith("/teams/v3/attachments/"):
+            if not self._token_ok(request.headers.get("Authorization", "")):
+                return 401, {"error": {"code": "Unauthorized", "message": "Authorization has been denied."}}, {}
+            with self._lock:
+                self.sent.append(request)
+                found = self.files.get(request.path.split("/")[4])
+            if found is None:
+                return 404, {"error": {"code": "NotFound", "message": "no such attachment"}}, {}
+            return 200, found[0], {"Content-Type": found[1]}
         if not request.path.startswith("/teams/v3/conversations/"):
             return 404, {"error": {"code": "NotFound", "message": "no such path"}}, {}
         if not self._token_ok(request.headers.get("Authorization", "")):
@@ -260,10 +278,12 @@ class _Handler(BaseHTTPRequestHandler):
             body = raw
         request = ConnectorRequest(self.command, urlsplit(self.path).path, dict(self.headers.items()), body)
         status, answer, headers = self.server.fake._handle(request)  # type: ignore[attr-defined]
-        payload = json.dumps(answer).encode()
+        raw = isinstance(answer, bytes)  # a file, with its own Content-Type among the headers
+        payload = answer if raw else json.dumps(answer).encode()
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            if not raw:
+                self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             for name, value in headers.items():
                 self.send_header(name, value)

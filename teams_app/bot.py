@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from microsoft_agents.activity import Activity
 from social_django.models import UserSocialAuth
 
-from teams_app import cards, channels
+from teams_app import cards, channels, message_images
 from teams_app.bot_auth import activity_tenant
 from teams_app.models import FILED_KIND, WELCOME_KIND, BotActivityReceipt, BotCard, BotConversation, Notification
 from teams_app.notifications import PROVIDER
@@ -419,6 +419,8 @@ def message_ticket_dialog(activity: Activity, user) -> dict[str, Any]:
             description=description,
             requester_id=requester_id,
             link=link if link.startswith(TEAMS_LINK_PREFIX) else "",
+            images=message_images.image_refs(payload, service_url=activity.service_url or ""),
+            images_from=activity.service_url or "",
         )
         url = f"{settings.SITE_URL}{reverse('teams_app:tab_new')}?{urlencode({'draft': token, 'dialog': '1'})}"
         return {

@@ -4,7 +4,8 @@ action): what happens around filing it.
 - ``open_dialog`` (the tab page, opened with ``dialog=1``): remember in the session that the form
   runs in a dialog.
 - ``ticket_filed`` (``tickets.views.ticket_new``, right after filing, before the draft is discarded):
-  keep the link back to the Teams message of the draft, if any (``TeamsMessageLink``), and send the
+  keep the link back to the Teams message of the draft, if any (``TeamsMessageLink``), have its
+  images attached in the background (``teams_app.message_images``), and send the
   dialog to the page that closes it (``dialog_done``), which hands the ticket's number to the bot
   (``task/submit``): the bot then posts the ticket's card in the person's chat
   (``teams_app.bot.dialog_submitted``).
@@ -12,6 +13,7 @@ action): what happens around filing it.
 
 from django.urls import reverse
 
+from teams_app import message_images
 from teams_app.models import TeamsMessageLink
 from tickets import drafts
 
@@ -29,6 +31,8 @@ def ticket_filed(request, ticket) -> str | None:
     link = drafts.message_link(request)
     if link.startswith(TEAMS_LINK_PREFIX):
         TeamsMessageLink.objects.get_or_create(ticket=ticket, defaults={"url": link})
+    urls, service_url = drafts.images(request)
+    message_images.schedule(ticket=ticket, user=request.user, urls=urls, service_url=service_url)
     if not request.session.pop(SESSION_KEY, False):
         return None
     return reverse("teams_app:dialog_done", args=[ticket.pk])
