@@ -345,3 +345,34 @@ def test_a_status_change_from_a_stale_channel_card_does_nothing(
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.IN_PROGRESS
     assert "changed meanwhile" in str(body["value"])
+
+
+def test_an_internal_note_updates_the_channel_card_without_showing_it(bot, it_channel, employee, agent, tree):
+    ticket = new_ticket(employee, tree)
+    delivery.deliver(channel_row(ticket).pk)
+    bot.reset()
+
+    services.ticket_comment(ticket=ticket, author=agent, body="secret: toner fraud", is_internal=True)
+    delivery.deliver(channel_row(ticket).pk)
+
+    [put] = bot.sent
+    assert put.method == "PUT"
+    assert "toner fraud" not in str(put.body)
+    ticket.refresh_from_db()
+    assert cards.version_of(ticket) in str(put.body)  # the buttons carry the new version: no stale refusal
+
+
+def test_user_text_on_the_channel_card_is_plain_text_never_markdown(bot, it_channel, employee, tree):
+    ticket = new_ticket(employee, tree, title="[click](https://evil.example) **now**")
+    delivery.deliver(channel_row(ticket).pk)
+
+    card = bot.sent[0].body["attachments"][0]["content"]
+    text_blocks = [element["text"] for element in card["body"] if element["type"] == "TextBlock"]
+    assert not any("evil.example" in text for text in text_blocks)
+    runs = [
+        inline["text"]
+        for element in card["body"]
+        if element["type"] == "RichTextBlock"
+        for inline in element["inlines"]
+    ]
+    assert any("evil.example" in text for text in runs)  # shown, as a TextRun: plain text
