@@ -376,3 +376,13 @@ def test_user_text_on_the_channel_card_is_plain_text_never_markdown(bot, it_chan
         for inline in element["inlines"]
     ]
     assert any("evil.example" in text for text in runs)  # shown, as a TextRun: plain text
+
+
+def test_the_setup_page_says_when_the_bot_is_in_no_team_yet_or_off(client, settings, bot, admin):
+    client.force_login(admin)
+    assert "The bot has not been added to any team yet." in client.get(reverse("teams_app:setup")).text
+
+    settings.TEAMS_BOT_ENABLED = False
+    page = client.get(reverse("teams_app:setup")).text
+    assert "The bot is off (TEAMS_BOT_ENABLED)." in page
+    assert reverse("teams_app:setup_it_channel") not in page
