@@ -389,6 +389,26 @@ def bot_update(
     _send("PUT", url, json=activity, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
 
 
+def download(url: str, *, token: str, max_bytes: int) -> tuple[bytes, str]:
+    """GET a file Teams hands over (an image of a message) with a bearer token; returns its bytes and
+    content type. Redirects are not followed (the caller checked the host), and an answer longer than
+    ``max_bytes`` is cut off with a permanent error."""
+    response = _request("GET", url, headers={"Authorization": f"Bearer {token}"}, stream=True, allow_redirects=False)
+    try:
+        if response.status_code >= 400:
+            raise _error_from(response)
+        if response.status_code >= 300:
+            raise MicrosoftError("redirects are not followed", status=response.status_code, code="redirect")
+        content = bytearray()
+        for chunk in response.iter_content(64 * 1024):
+            content += chunk
+            if len(content) > max_bytes:
+                raise MicrosoftError("the file is too large", status=413, code="too_large")
+        return bytes(content), response.headers.get("Content-Type", "").split(";")[0].strip()
+    finally:
+        response.close()
+
+
 # --- Installing the Teams app for people (TeamsAppInstallation.ReadWriteForUser.All) ---------------
 
 

@@ -225,6 +225,45 @@ def tickets_create(users: dict, *, seed: int = SEED, now: datetime | None = None
     return created
 
 
+# --- Teams: the bot's channels and notification choices -------------------------------------------
+
+DEMO_TEAM = "19:demo-it-team@thread.tacv2"
+DEMO_CHANNELS = ((DEMO_TEAM, ""), ("19:demo-it-support@thread.tacv2", "Support"))
+# An address that resolves nowhere: the demo never posts to a real Bot Connector.
+DEMO_SERVICE_URL = "https://teams-demo.invalid/"
+DEMO_PREFERENCES = {
+    "agent": {"ticketCreated": "chat+email", "ticketAssigned": "chat+feed"},
+    "employee": {"ticketReply": "chat+feed+email"},
+}
+
+
+def teams_demo_create(users: dict) -> int:
+    """The bot in a demo IT team with its Support channel chosen as the IT channel (shown on
+    /teams/setup/ and in the admin), and a demo agent's combined notification choices; only where
+    there is no channel yet. Returns how many channels were created."""
+    from teams_app.models import BotChannel, NotificationPreference
+
+    if BotChannel.objects.exists():
+        return 0
+    for channel_id, name in DEMO_CHANNELS:
+        BotChannel.objects.create(
+            channel_id=channel_id,
+            channel_name=name,
+            team_id=DEMO_TEAM,
+            team_name="IT",
+            service_url=DEMO_SERVICE_URL,
+            tenant_id="00000000-0000-4000-8000-000000000000",
+            is_it_channel=name == "Support",
+        )
+    for username, choices in DEMO_PREFERENCES.items():
+        if username in users:
+            for kind, ways in choices.items():
+                NotificationPreference.objects.get_or_create(
+                    user=users[username], kind=kind, defaults={"channel": ways}
+                )
+    return len(DEMO_CHANNELS)
+
+
 # --- Everything -----------------------------------------------------------------------------------
 
 
@@ -240,5 +279,6 @@ def load_demo_data(*, seed: int = SEED) -> DemoDataReport:
     """Create whatever part of the demo data is missing; safe to run again. All or nothing."""
     users, users_created = users_create()
     nodes_created = 0 if ProblemSource.objects.exists() else tree_create()
+    teams_demo_create(users)
     tickets_created = 0 if demo_tickets_exist() else tickets_create(users, seed=seed)
     return DemoDataReport(users_created=users_created, nodes_created=nodes_created, tickets_created=tickets_created)

@@ -74,6 +74,7 @@ class FakeBotConnector(LocalHTTPServer):
         self.endorsements = [CHANNEL]
         self.sent: list[ConnectorRequest] = []
         self.metadata_reads = 0
+        self.files: dict[str, tuple[bytes, str]] = {}
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
 
@@ -86,11 +87,19 @@ class FakeBotConnector(LocalHTTPServer):
         with self._lock:
             self.sent.clear()
             self._script.clear()
+            self.files.clear()
             self.metadata_reads = 0
 
     def script(self, *answers: Scripted) -> None:
         with self._lock:
             self._script.extend(answers)
+
+    def add_file(self, content: bytes, content_type: str) -> str:
+        """A file the Connector holds (an image someone sent), read with the bot's token; its URL."""
+        file_id = uuid.uuid4().hex
+        with self._lock:
+            self.files[file_id] = (content, content_type)
+        return f"{self.service_url}v3/attachments/{file_id}/views/original"
 
     def roll_key(self) -> None:
         """Microsoft rolls its signing keys over: a new key with a new id from now on."""
@@ -153,6 +162,47 @@ class FakeBotConnector(LocalHTTPServer):
         activity.update(fields)
         return activity
 
+    def team_activity(
+        self,
+        kind: str,
+        *,
+        user_oid: str,
+        team_id: str,
+        team_name: str = "IT",
+        channel_id: str | None = None,
+        channel_name: str | None = None,
+        event_type: str | None = None,
+        conversation_id: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """A Teams activity in a channel of a team ("19:...@thread.tacv2"), as Teams sends it in team
+        scope: the team (and channel, where Teams names one) in channelData."""
+        activity = self.activity(kind, user_oid=user_oid, **fields)
+        channel_data: dict[str, Any] = {"tenant": {"id": self.tenant_id}, "team": {"id": team_id, "name": team_name}}
+        if channel_id:
+            channel_data["channel"] = {"id": channel_id, **({"name": channel_name} if channel_name else {})}
+        if event_type:
+            channel_data["eventType"] = event_type
+        activity["channelData"] = channel_data
+        activity["conversation"] = {
+            "id": conversation_id or channel_id or team_id,
+            "conversationType": "channel",
+            "isGroup": True,
+            "tenantId": self.tenant_id,
+        }
+        return activity
+
+    def bot_added_to_team(self, *, user_oid: str, team_id: str, team_name: str = "IT") -> dict[str, Any]:
+        """The conversationUpdate Teams sends when the app is added to a team (the bot joins it)."""
+        return self.team_activity(
+            "conversationUpdate",
+            user_oid=user_oid,
+            team_id=team_id,
+            team_name=team_name,
+            event_type="teamMemberAdded",
+            membersAdded=[{"id": f"28:{self.app_id}"}],
+        )
+
     def card_action(self, *, user_oid: str, verb: str, data: dict[str, Any], **fields: Any) -> dict[str, Any]:
         """The invoke Teams sends when someone presses an Action.Execute button (inputs merged into data)."""
         value = {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"}
@@ -169,6 +219,15 @@ class FakeBotConnector(LocalHTTPServer):
             jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
             jwk.update({"kid": self.kid, "use": "sig", "endorsements": self.endorsements})
             return 200, {"keys": [jwk]}, {}
+        if request.method == "GET" and request.path.startswith("/teams/v3/attachments/"):
+            if not self._token_ok(request.headers.get("Authorization", "")):
+                return 401, {"error": {"code": "Unauthorized", "message": "Authorization has been denied."}}, {}
+            with self._lock:
+                self.sent.append(request)
+                found = self.files.get(request.path.split("/")[4])
+            if found is None:
+                return 404, {"error": {"code": "NotFound", "message": "no such attachment"}}, {}
+            return 200, found[0], {"Content-Type": found[1]}
         if not request.path.startswith("/teams/v3/conversations/"):
             return 404, {"error": {"code": "NotFound", "message": "no such path"}}, {}
         if not self._token_ok(request.headers.get("Authorization", "")):
@@ -219,10 +278,12 @@ class _Handler(BaseHTTPRequestHandler):
             body = raw
         request = ConnectorRequest(self.command, urlsplit(self.path).path, dict(self.headers.items()), body)
         status, answer, headers = self.server.fake._handle(request)  # type: ignore[attr-defined]
-        payload = json.dumps(answer).encode()
+        raw = isinstance(answer, bytes)  # a file, with its own Content-Type among the headers
+        payload = answer if raw else json.dumps(answer).encode()
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            if not raw:
+                self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             for name, value in headers.items():
                 self.send_header(name, value)

@@ -10,4 +10,4 @@ class TeamsAppConfig(AppConfig):
     def ready(self):
         # The delivery task registers itself with django-background-tasks on import; its worker would
         # only find a module named "tasks".
-        from teams_app import delivery_queue  # noqa: F401
+        from teams_app import delivery_queue, message_images  # noqa: F401

@@ -18,6 +18,7 @@ outbox as for any other change. Nothing here talks to Microsoft.
 import hashlib
 import html
 import logging
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,9 +32,9 @@ from django.utils.translation import gettext as _
 from microsoft_agents.activity import Activity
 from social_django.models import UserSocialAuth
 
-from teams_app import cards
+from teams_app import cards, channels, message_images
 from teams_app.bot_auth import activity_tenant
-from teams_app.models import WELCOME_KIND, BotActivityReceipt, BotConversation, Notification
+from teams_app.models import FILED_KIND, WELCOME_KIND, BotActivityReceipt, BotCard, BotConversation, Notification
 from teams_app.notifications import PROVIDER
 from tickets import drafts, services
 from tickets.models import Ticket
@@ -55,9 +56,20 @@ def handle(activity: Activity) -> dict[str, Any] | None:
             return new_ticket_dialog(user)
         if activity.name == "composeExtension/fetchTask":
             return message_ticket_dialog(activity, user)
+        if activity.name in ("task/submit", "composeExtension/submitAction"):
+            return dialog_submitted(activity, user)
+        return None
+    if activity.conversation and activity.conversation.conversation_type == "channel":
+        channels.record(activity)  # the channels the bot is in, whoever's activity says so
+        if kind == "message" and user is not None:
+            reply_in_thread(activity, user)
         return None
     if user is None:
         return None  # someone who never signed in here: nothing to remember them by
+    if kind == "message" and _card_replied_to(activity) is not None:
+        remember_conversation(activity, user)
+        reply_in_thread(activity, user)
+        return None
     installed = (kind == "conversationUpdate" and _bot_was_added(activity)) or (
         kind == "installationUpdate" and (activity.action or "").startswith("add")
     )
@@ -138,6 +150,48 @@ def _remember_and_welcome(activity: Activity, user) -> None:
     deliver_notification(row.pk)
 
 
+# --- Replies in the thread of a ticket card ---------------------------------------------------------
+
+_MENTION = re.compile(r"<at\b[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
+
+
+def _card_replied_to(activity: Activity) -> BotCard | None:
+    """The ticket card the bot posted that this message answers (in its thread), if any."""
+    conversation_id = activity.conversation.id if activity.conversation else ""
+    root = channels.thread_root_id(conversation_id or "") or (activity.reply_to_id or "")
+    if not root or not conversation_id:
+        return None
+    return BotCard.objects.filter(
+        conversation_id=channels.base_conversation_id(conversation_id), activity_id=root
+    ).first()
+
+
+def _typed_text(activity: Activity) -> str:
+    """What the person typed: without the @mention of the bot, as plain text."""
+    text = _MENTION.sub(" ", str(activity.text or ""))
+    text = html.unescape(strip_tags(text.replace("<br>", "\n").replace("</p>", "\n")))
+    return text.strip()[: cards.TEXT_INPUT_MAX]
+
+
+def reply_in_thread(activity: Activity, user) -> bool:
+    """A message typed in the thread of a ticket card becomes a public comment on that ticket, for
+    whoever may comment on it now (the requester while it is open, IT staff always), once per
+    activity id. Returns whether a comment was added."""
+    card = _card_replied_to(activity)
+    text = _typed_text(activity)
+    if card is None or not text:
+        return False
+    with transaction.atomic():
+        ticket = _visible_ticket(user, card.ticket_id, lock=True)
+        if ticket is None or (not ticket.is_open and not user.is_agent):
+            logger.info("A reply in the thread of ticket %s by user %s was not taken", card.ticket_id, user.pk)
+            return False
+        if not _first_time(activity):
+            return False
+        services.ticket_comment(ticket=ticket, author=user, body=text)
+    return True
+
+
 # --- Universal Actions -----------------------------------------------------------------------------
 
 
@@ -176,7 +230,10 @@ def card_action(activity: Activity, user) -> dict[str, Any]:
             ticket = _visible_ticket(user, ticket_id, lock=verb not in (cards.VERB_REFRESH, cards.VERB_SHOW))
             if ticket is None:
                 return _message_response(_("This ticket does not exist or you may not see it."))
+            in_channel = _in_channel(activity)
             if verb in (cards.VERB_REFRESH, cards.VERB_SHOW):
+                if in_channel:
+                    return _card_response(cards.channel_ticket_card(ticket, lang=cards.language(user)))
                 return _card_response(cards.ticket_card(ticket, user, user_ids=viewer_ids))
             try:
                 # One savepoint for the receipt and the change: an action refused or stale records
@@ -199,7 +256,16 @@ def card_action(activity: Activity, user) -> dict[str, Any]:
             ticket = _visible_ticket(user, ticket_id, lock=False)
             if ticket is None:
                 return _message_response(note)
+            if in_channel:
+                # The card everyone in the channel sees, with the note for the one who pressed; the
+                # change itself updates the posted card for everyone (through the outbox).
+                card = cards.channel_ticket_card(ticket, lang=cards.language(user), note=note, warning=warning)
+                return _card_response(card)
             return _card_response(cards.ticket_card(ticket, user, user_ids=viewer_ids, note=note, warning=warning))
+
+
+def _in_channel(activity: Activity) -> bool:
+    return bool(activity.conversation and activity.conversation.conversation_type == "channel")
 
 
 def _visible_ticket(user, ticket_id: int, *, lock: bool) -> Ticket | None:
@@ -259,7 +325,22 @@ def _act(verb: str, ticket: Ticket, user, data: dict) -> str:
             raise _InputMissingError(_("Please choose a status."))
         services.ticket_update(ticket=ticket, actor=user, status=status)
         return _("The status was changed.")
+    if verb == cards.VERB_ASSIGN:
+        from accounts.roles import agents
+
+        assignee = agents().filter(pk=_int(data.get(cards.INPUT_ASSIGNEE))).first()
+        if assignee is None:
+            raise _InputMissingError(_("Please choose someone from IT."))
+        services.ticket_update(ticket=ticket, actor=user, assignee=assignee)
+        return _("%(name)s is now responsible for this ticket.") % {"name": assignee.display_name}
     raise PermissionDenied
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 # --- Dialogs (task modules) ------------------------------------------------------------------------
@@ -268,7 +349,7 @@ def _act(verb: str, ticket: Ticket, user, data: dict) -> str:
 def new_ticket_dialog(user) -> dict[str, Any]:
     """The ticket form of the tab, opened as a Teams dialog."""
     with translation.override(cards.language(user) if user else settings.LANGUAGE_CODE):
-        url = f"{settings.SITE_URL}{reverse('teams_app:tab_new')}"
+        url = f"{settings.SITE_URL}{reverse('teams_app:tab_new')}?dialog=1"
         return {
             "task": {
                 "type": "continue",
@@ -332,8 +413,16 @@ def message_ticket_dialog(activity: Activity, user) -> dict[str, Any]:
         title = (text.splitlines() or [""])[0][:80]
         author = _message_author(payload) if user.is_agent else None
         requester_id = author.pk if author is not None and author.pk != user.pk else None
-        token = drafts.make_token(user_id=user.pk, title=title, description=description, requester_id=requester_id)
-        url = f"{settings.SITE_URL}{reverse('teams_app:tab_new')}?{urlencode({'draft': token})}"
+        token = drafts.make_token(
+            user_id=user.pk,
+            title=title,
+            description=description,
+            requester_id=requester_id,
+            link=link if link.startswith(TEAMS_LINK_PREFIX) else "",
+            images=message_images.image_refs(payload, service_url=activity.service_url or ""),
+            images_from=activity.service_url or "",
+        )
+        url = f"{settings.SITE_URL}{reverse('teams_app:tab_new')}?{urlencode({'draft': token, 'dialog': '1'})}"
         return {
             "task": {
                 "type": "continue",
@@ -346,3 +435,31 @@ def message_ticket_dialog(activity: Activity, user) -> dict[str, Any]:
                 },
             }
         }
+
+
+def dialog_submitted(activity: Activity, user) -> dict[str, Any] | None:
+    """The ticket dialog closed after filing (``teams_app.dialogs``) and names the new ticket: post
+    its card in the person's chat with the app, through the outbox, once per activity. Answers
+    nothing, which lets the dialog close."""
+    from teams_app.delivery_queue import deliver_notification
+
+    value = activity.value if isinstance(activity.value, dict) else {}
+    data = value.get("data") if isinstance(value.get("data"), dict) else {}
+    ticket_id = _int(data.get("ticket"))
+    if user is None or ticket_id is None:
+        return None
+    ticket = Ticket.objects.visible_to(user).filter(pk=ticket_id).first()
+    if ticket is None or not BotConversation.objects.filter(user=user).exists():
+        return None  # not theirs to see, or no chat with the app to post in
+    with transaction.atomic():
+        if not _first_time(activity):
+            return None
+        row = Notification.objects.create(
+            recipient=user,
+            channel=Notification.Channel.CHAT,
+            kind=FILED_KIND,
+            ticket=ticket,
+            dedupe_key=f"filed:{_receipt_key(activity)[:64]}",
+        )
+        deliver_notification(row.pk)
+    return None

@@ -37,12 +37,25 @@ VERB_REOPEN = "reopen"
 VERB_TAKE = "take"
 VERB_STATUS = "status"
 VERB_NOTE = "note"
-TICKET_VERBS = {VERB_REFRESH, VERB_SHOW, VERB_REPLY, VERB_CLOSE, VERB_REOPEN, VERB_TAKE, VERB_STATUS, VERB_NOTE}
+VERB_ASSIGN = "assign"
+TICKET_VERBS = {
+    VERB_REFRESH,
+    VERB_SHOW,
+    VERB_REPLY,
+    VERB_CLOSE,
+    VERB_REOPEN,
+    VERB_TAKE,
+    VERB_STATUS,
+    VERB_NOTE,
+    VERB_ASSIGN,
+}
 
 # The ids of the inputs; the bot reads the typed text under these names.
 INPUT_COMMENT = "comment"
 INPUT_NOTE = "note"
 INPUT_STATUS = "status"
+INPUT_ASSIGNEE = "assignee"
+ASSIGNEES_SHOWN = 50  # a card is no directory; more agents are assigned on the web
 TEXT_INPUT_MAX = 5000
 
 
@@ -196,6 +209,7 @@ def ticket_card(
             body.append(_user_text(plain(comment.body, COMMENT_EXCERPT_MAX)))
         actions = _ticket_actions(ticket, viewer, data)
         actions.append({"type": "Action.OpenUrl", "title": _("Open in browser"), "url": ticket_url(ticket)})
+        actions += _message_link_action(ticket)
         refresh = None
         if user_ids:
             refresh = {
@@ -249,3 +263,95 @@ def _ticket_actions(ticket: Ticket, viewer, data: dict) -> list[dict[str, Any]]:
     if ticket.can_be_reopened_by(viewer):
         actions.append(_execute(_("Still broken"), VERB_REOPEN, data))
     return actions
+
+
+# --- The IT channel ---------------------------------------------------------------------------------
+
+
+def channel_ticket_card(ticket: Ticket, *, lang: str = "", note: str = "", warning: bool = False) -> dict[str, Any]:
+    """A ticket's card in the IT channel, one for everyone there (in the site's language unless
+    ``lang``), replaced in place whenever the ticket changes: agents take, assign and change status
+    from it. Whoever presses a button is checked again then (``teams_app.bot``); internal notes and
+    the conversation stay on the web."""
+    from accounts.roles import agent_names
+
+    with translation.override(lang or settings.LANGUAGE_CODE):
+        data = {"ticket": ticket.pk, "v": version_of(ticket)}
+        body: list[dict[str, Any]] = []
+        if note:
+            body.append(_label(note, color="Attention" if warning else "Good", weight="Bolder"))
+        body += [
+            _user_text(f"#{ticket.pk} {plain(ticket.title, TITLE_MAX)}", weight="Bolder", size="Medium"),
+            {
+                "type": "FactSet",
+                "facts": [
+                    {"title": _("Status"), "value": str(ticket.get_status_display())},
+                    {"title": _("Priority"), "value": str(ticket.get_priority_display())},
+                ],
+            },
+            _label(_("Requester"), isSubtle=True, spacing="Small"),
+            _user_text(plain(ticket.requester.display_name, PARAMETER_MAX)),
+            _label(_("Problem source"), isSubtle=True, spacing="Small"),
+            _user_text(plain(ticket.problem_source.name, PARAMETER_MAX)),
+            _label(_("Responsible"), isSubtle=True, spacing="Small"),
+            _user_text(plain(ticket.assignee.display_name, PARAMETER_MAX) if ticket.assignee else _("Nobody yet")),
+            _user_text(plain(ticket.description, 300), isSubtle=True),
+        ]
+        actions: list[dict[str, Any]] = []
+        if ticket.is_open:
+            actions.append(_execute(_("Take it"), VERB_TAKE, data))
+            choices = [{"title": plain(name, PARAMETER_MAX), "value": str(pk)} for pk, name in agent_names()]
+            actions.append(
+                {
+                    "type": "Action.ShowCard",
+                    "title": _("Assign"),
+                    "card": {
+                        "type": "AdaptiveCard",
+                        "body": [
+                            {
+                                "type": "Input.ChoiceSet",
+                                "id": INPUT_ASSIGNEE,
+                                "label": _("Responsible"),
+                                "value": str(ticket.assignee_id or ""),
+                                "choices": choices[:ASSIGNEES_SHOWN],
+                                "isRequired": True,
+                            }
+                        ],
+                        "actions": [_execute(_("Assign"), VERB_ASSIGN, data)],
+                    },
+                }
+            )
+        actions.append(_status_form(ticket, data))
+        actions.append({"type": "Action.OpenUrl", "title": _("Open in browser"), "url": ticket_url(ticket)})
+        actions += _message_link_action(ticket)
+        return _card(body, actions)
+
+
+def _status_form(ticket: Ticket, data: dict) -> dict[str, Any]:
+    choices = [{"title": str(label), "value": value} for value, label in Ticket.Status.choices]
+    return {
+        "type": "Action.ShowCard",
+        "title": _("Status"),
+        "card": {
+            "type": "AdaptiveCard",
+            "body": [
+                {
+                    "type": "Input.ChoiceSet",
+                    "id": INPUT_STATUS,
+                    "label": _("Status"),
+                    "value": ticket.status,
+                    "choices": choices,
+                    "isRequired": True,
+                }
+            ],
+            "actions": [_execute(_("Change status"), VERB_STATUS, data)],
+        },
+    }
+
+
+def _message_link_action(ticket: Ticket) -> list[dict[str, Any]]:
+    """A button back to the Teams message the ticket was made from, if it was (teams_app.dialogs)."""
+    from teams_app.dialogs import message_link
+
+    link = message_link(ticket)
+    return [{"type": "Action.OpenUrl", "title": _("Teams message"), "url": link}] if link else []

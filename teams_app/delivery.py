@@ -36,7 +36,7 @@ from django.utils import timezone
 from social_django.models import UserSocialAuth
 
 from core import microsoft as graph
-from teams_app import payloads
+from teams_app import channels, payloads
 from teams_app.models import WELCOME_KIND, BotConversation, Notification
 
 logger = logging.getLogger(__name__)
@@ -91,10 +91,16 @@ def _deliver_claimed(notification_id: int) -> str | None:
             _send_webhook(notification)
         elif notification.channel == Channel.CHAT:
             _send_chat(notification)
+        elif notification.channel == Channel.IT_CHANNEL:
+            _send_it_channel(notification)
         else:
             _send_email(notification)
     except UndeliverableError as error:
         return _finish(notification, Status.DEAD, error=str(error))
+    except channels.NotPostedYetError:
+        return _retry_later(
+            notification, "The card's first post is not out yet.", retry_after=channels.NOT_POSTED_YET_RETRY_SECONDS
+        )
     except graph.MicrosoftError as error:
         if error.permanent:
             return _finish(notification, Status.DEAD, error=str(error))
@@ -148,7 +154,23 @@ def _send_chat(notification: Notification) -> None:
         "conversation": {"id": reference.conversation_id},
         "attachments": [cards.attachment(card)],
     }
-    graph.bot_send(reference.service_url, reference.conversation_id, activity, token=graph.bot_token())
+    answer = graph.bot_send(reference.service_url, reference.conversation_id, activity, token=graph.bot_token())
+    if notification.ticket is not None:
+        channels.record_chat_card(
+            ticket=notification.ticket,
+            user=recipient,
+            conversation_id=reference.conversation_id,
+            service_url=reference.service_url,
+            answer=answer,
+        )
+
+
+def _send_it_channel(notification: Notification) -> None:
+    """The ticket's card in the IT channel: posted once, then updated in place (teams_app.channels)."""
+    try:
+        channels.deliver_channel_card(notification)
+    except channels.NoChannelError as error:
+        raise UndeliverableError(str(error)) from None
 
 
 def _send_email(notification: Notification) -> None:

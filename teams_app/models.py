@@ -25,7 +25,16 @@ KIND_CHOICES = [
 
 # The bot's welcome card in a person's chat: a notification about no ticket, chosen by nobody.
 WELCOME_KIND = "botWelcome"
-NOTIFICATION_KIND_CHOICES = [*KIND_CHOICES, (WELCOME_KIND, _("Welcome card in the bot chat"))]
+# The IT channel's card of a ticket brought up to date after a change (channel "itchannel").
+CHANNEL_UPDATE_KIND = "ticketChanged"
+# The card of a ticket just filed in a Teams dialog, in its author's chat with the app.
+FILED_KIND = "ticketFiled"
+NOTIFICATION_KIND_CHOICES = [
+    *KIND_CHOICES,
+    (WELCOME_KIND, _("Welcome card in the bot chat")),
+    (CHANNEL_UPDATE_KIND, _("Ticket card in the IT channel updated")),
+    (FILED_KIND, _("Ticket card after filing in Teams")),
+]
 
 # A row left in "sending" this long is taken as abandoned: its worker stopped or lost the database
 # before it could record the outcome. The worker sends such rows again (``release``), as does an
@@ -98,6 +107,7 @@ class Notification(models.Model):
         EMAIL = "email", _("E-mail")
         WEBHOOK = "webhook", _("Teams channel (webhook)")
         CHAT = "chat", _("Teams chat (bot)")
+        IT_CHANNEL = "itchannel", _("IT channel (bot)")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -168,23 +178,28 @@ class Notification(models.Model):
 
 
 class NotificationPreference(models.Model):
-    """How one person wants to hear of one kind of notification.
+    """How one person wants to hear of one kind of notification: any combination of the chat with the
+    app ("chat"), the Teams activity feed ("feed") and e-mail, or none ("none").
 
-    Without a row the default applies: Teams for people who sign in with Microsoft, e-mail for
-    everyone else (see ``teams_app.notifications.default_choice``).
+    Stored as the ways joined by "+" in a fixed order ("chat+feed", "email", "none", ...). Without a
+    row the default applies: chat and feed for people who sign in with Microsoft, e-mail for everyone
+    else (see ``teams_app.notifications.default_ways``).
     """
 
-    class Choice(models.TextChoices):
-        TEAMS = "teams", _("Teams")
-        EMAIL = "email", _("E-mail")
-        BOTH = "both", _("Both")
-        NONE = "none", _("None")
+    CHAT = "chat"
+    FEED = "feed"
+    EMAIL = "email"
+    NONE = "none"
+    WAYS = (CHAT, FEED, EMAIL)  # the order of the stored value
+    # The spelling before the ways could be combined (migration 0003): Teams meant the feed and, where
+    # the app's chat was known, a card there.
+    LEGACY = {"teams": (CHAT, FEED), "both": (CHAT, FEED, EMAIL)}
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
     )
     kind = models.CharField(_("kind"), max_length=40, choices=KIND_CHOICES)
-    channel = models.CharField(_("channel"), max_length=8, choices=Choice.choices)
+    channel = models.CharField(_("ways"), max_length=20)
 
     class Meta:
         verbose_name = _("notification preference")
@@ -193,6 +208,19 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.kind} → {self.channel}"
+
+    @classmethod
+    def join(cls, ways) -> str:
+        """The stored value for a collection of ways (unknown ones are dropped)."""
+        chosen = [way for way in cls.WAYS if way in set(ways)]
+        return "+".join(chosen) or cls.NONE
+
+    @classmethod
+    def split(cls, value: str) -> set[str]:
+        """The ways a stored value names."""
+        if value in cls.LEGACY:
+            return set(cls.LEGACY[value])
+        return {way for way in (value or "").split("+") if way in cls.WAYS}
 
 
 class BotConversation(models.Model):
@@ -234,3 +262,94 @@ class BotActivityReceipt(models.Model):
 
     def __str__(self) -> str:
         return self.activity_id
+
+
+class BotChannel(models.Model):
+    """A channel of a Teams team that the bot was added to: a place where it can post cards.
+
+    Recorded from the bot's own activities (team install, channel created or renamed, a message in the
+    channel); the admin picks one as the IT channel, where every new ticket is posted. IT teams may
+    later each point to one of these (see ``teams_app.channels.channel_for_ticket``).
+    """
+
+    # The conversation id of the channel ("19:...@thread.tacv2"); the General channel's is the team's.
+    channel_id = models.CharField(_("channel id"), max_length=200, unique=True)
+    channel_name = models.CharField(_("channel"), max_length=200, blank=True)
+    team_id = models.CharField(_("team id"), max_length=200)
+    team_name = models.CharField(_("team"), max_length=200, blank=True)
+    service_url = models.URLField(_("service URL"), max_length=500)
+    tenant_id = models.CharField(_("tenant"), max_length=64)
+    bot_chat_id = models.CharField(_("chat id of the bot"), max_length=500, blank=True)
+    # False once the bot was removed from the team or the channel was deleted.
+    is_available = models.BooleanField(_("bot present"), default=True)
+    is_it_channel = models.BooleanField(_("IT channel"), default=False)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Teams channel of the bot")
+        verbose_name_plural = _("Teams channels of the bot")
+        ordering = ["team_name", "channel_name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_it_channel"], condition=Q(is_it_channel=True), name="bot_channel_one_it_channel"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_name or self.team_id[:30]} › {self.display_channel_name}"
+
+    @property
+    def display_channel_name(self) -> str:
+        return self.channel_name or ("General" if self.channel_id == self.team_id else self.channel_id[:30])
+
+
+class BotCard(models.Model):
+    """A ticket card the bot posted, by its activity id: a channel card is updated in place when the
+    ticket changes, and a reply in the thread of any of them becomes a comment on its ticket."""
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="bot_cards", verbose_name=_("ticket")
+    )
+    # Either a channel (the IT channel's card) or a person (a card in their chat with the app).
+    channel = models.ForeignKey(
+        BotChannel, on_delete=models.CASCADE, null=True, blank=True, related_name="cards", verbose_name=_("channel")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    conversation_id = models.CharField(_("conversation id"), max_length=500)
+    service_url = models.URLField(_("service URL"), max_length=500)
+    activity_id = models.CharField(_("activity id"), max_length=200)
+    posted_at = models.DateTimeField(_("posted"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("posted ticket card")
+        verbose_name_plural = _("posted ticket cards")
+        constraints = [
+            models.UniqueConstraint(fields=["conversation_id", "activity_id"], name="bot_card_activity_unique"),
+            models.UniqueConstraint(
+                fields=["ticket", "channel"], condition=Q(channel__isnull=False), name="bot_card_one_per_channel"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} → {self.activity_id[:30]}"
+
+
+class TeamsMessageLink(models.Model):
+    """The Teams message a ticket was made from ("Create ticket" message action): its cards link back."""
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="teams_message_link", verbose_name=_("ticket")
+    )
+    # Only ever a https://teams.microsoft.com/ link (checked where it is written).
+    url = models.URLField(_("Teams message"), max_length=1000)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Teams message of a ticket")
+        verbose_name_plural = _("Teams messages of tickets")
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} ← {self.url[:60]}"

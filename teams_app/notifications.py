@@ -9,11 +9,13 @@ The rules:
 - The requester hears of public replies, and of status changes to waiting, resolved and closed.
 - Internal notes and other internal events reach IT staff only; never the requester.
 - Nobody hears of their own action; inactive people hear nothing.
-- Each person chooses per kind: Teams, e-mail, both or none. Without a choice: Teams for people who
-  sign in with Microsoft, e-mail for everyone else. Teams is the activity feed and, for people the
-  bot can reach in their chat with the app, also a ticket card there (channel "chat"). Teams needs a
-  Microsoft account (its object id) and Microsoft sign-in configured; without them a Teams choice is
-  delivered by e-mail. E-mail needs an address; without one that channel is skipped.
+- Each person chooses per kind any combination of "Teams chat" (a ticket card in their chat with the
+  app, channel "chat"), "Teams activity feed" (channel "teams") and e-mail, or none. Without a
+  choice: chat and feed for people who sign in with Microsoft, e-mail for everyone else. The chat
+  needs the app in their Teams (a conversation reference); without it the feed is used. The feed
+  needs a Microsoft account (its object id) and Microsoft sign-in configured; without them e-mail
+  is used. E-mail needs an address; without one that channel is skipped.
+- The IT channel (``teams_app.channels``) gets a card of every new ticket, updated on every change.
 """
 
 from collections.abc import Iterable
@@ -25,13 +27,12 @@ from social_django.models import UserSocialAuth
 
 from accounts.roles import agents
 from teams_app import activity_types
-from teams_app.models import BotConversation, Notification, NotificationPreference
+from teams_app.models import CHANNEL_UPDATE_KIND, BotConversation, Notification, NotificationPreference
 from tickets.models import Ticket, TicketEvent
 
 PROVIDER = "azuread-v2-tenant-oauth2"  # accounts.tokens.PROVIDER; the uid is the Entra object id
 
 Kind = TicketEvent.Kind
-Choice = NotificationPreference.Choice
 Channel = Notification.Channel
 
 STATUSES_THE_REQUESTER_HEARS_OF = {Ticket.Status.WAITING, Ticket.Status.RESOLVED, Ticket.Status.CLOSED}
@@ -61,21 +62,31 @@ def bot_chat_user_ids(user_ids: Iterable[int]) -> set[int]:
     return set(BotConversation.objects.filter(user_id__in=list(user_ids)).values_list("user_id", flat=True))
 
 
-def default_choice(*, has_teams: bool) -> str:
-    return Choice.TEAMS if has_teams else Choice.EMAIL
+def default_ways(*, has_teams: bool) -> str:
+    """Without a choice: chat and activity feed for Microsoft accounts, e-mail for everyone else."""
+    if has_teams:
+        return NotificationPreference.join([NotificationPreference.CHAT, NotificationPreference.FEED])
+    return NotificationPreference.EMAIL
 
 
-def channels(choice: str, *, has_teams: bool, has_email: bool) -> list[str]:
-    """The channels a preference resolves to for one person."""
-    wanted = {Choice.TEAMS: [Channel.TEAMS], Choice.EMAIL: [Channel.EMAIL], Choice.BOTH: [Channel.TEAMS, Channel.EMAIL]}
+def channels(choice: str, *, has_teams: bool, has_email: bool, in_chat: bool = False) -> list[str]:
+    """The outbox channels a preference resolves to for one person. A way that cannot reach them
+    gives way to the next: the chat (the app not in their Teams yet) to the activity feed, the feed
+    (no Microsoft account) to e-mail; e-mail needs an address."""
+    wanted = NotificationPreference.split(choice)
     result = []
-    for channel in wanted.get(choice, []):
-        if channel == Channel.TEAMS and not has_teams:
-            channel = Channel.EMAIL  # Teams cannot reach them; e-mail can
-        if channel == Channel.EMAIL and not has_email:
-            continue
-        if channel not in result:
-            result.append(channel)
+    if NotificationPreference.CHAT in wanted:
+        if in_chat:
+            result.append(Channel.CHAT)
+        else:
+            wanted.add(NotificationPreference.FEED)
+    if NotificationPreference.FEED in wanted:
+        if has_teams:
+            result.append(Channel.TEAMS)
+        else:
+            wanted.add(NotificationPreference.EMAIL)
+    if NotificationPreference.EMAIL in wanted and has_email:
+        result.append(Channel.EMAIL)
     return result
 
 
@@ -139,16 +150,17 @@ def notify(events: Iterable[TicketEvent], *, ticket: Ticket | None = None) -> li
     rows: list[Notification] = []
     for audience, person in wanted:
         has_teams = person.pk in with_teams
-        choice = choices.get((person.pk, audience.kind), default_choice(has_teams=has_teams))
-        for channel in channels(choice, has_teams=has_teams, has_email=bool(person.email)):
+        choice = choices.get((person.pk, audience.kind), default_ways(has_teams=has_teams))
+        in_chat = person.pk in in_bot_chat
+        for channel in channels(choice, has_teams=has_teams, has_email=bool(person.email), in_chat=in_chat):
             rows.append(_row(audience.event, audience.kind, channel, person))
-            if channel == Channel.TEAMS and person.pk in in_bot_chat:
-                # Teams means the activity feed and, where the app's chat is known, a card there.
-                rows.append(_row(audience.event, audience.kind, Channel.CHAT, person))
     if settings.TEAMS_WEBHOOK_URL:
         for event in events:
             if event.kind == Kind.CREATED:
                 rows.append(_row(event, activity_types.TICKET_CREATED.type, Channel.WEBHOOK, None))
+
+    if settings.TEAMS_BOT_ENABLED:
+        rows += _it_channel_rows(events, ticket)
 
     # One row per event, person and channel, even if a workflow reported an event twice.
     rows = list({row.dedupe_key: row for row in rows}.values())
@@ -161,6 +173,21 @@ def notify(events: Iterable[TicketEvent], *, ticket: Ticket | None = None) -> li
     if rows:
         deliver_notifications([row.pk for row in rows])
     return rows
+
+
+def _it_channel_rows(events: list[TicketEvent], ticket: Ticket) -> list[Notification]:
+    """The IT channel's card: posted for a new ticket (when there is a channel for it), and brought up
+    to date by one row per later change of a ticket that has a card there (teams_app.channels)."""
+    from teams_app import channels
+
+    created = [event for event in events if event.kind == Kind.CREATED]
+    if created:
+        if channels.channel_for_ticket(ticket) is None:
+            return []
+        return [_row(created[0], activity_types.TICKET_CREATED.type, Channel.IT_CHANNEL, None)]
+    if not Notification.objects.filter(ticket_id=ticket.pk, channel=Channel.IT_CHANNEL).exists():
+        return []  # never posted there: nothing to update
+    return [_row(events[-1], CHANNEL_UPDATE_KIND, Channel.IT_CHANNEL, None)]
 
 
 def _row(event: TicketEvent, kind: str, channel: str, recipient) -> Notification:

@@ -10,12 +10,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from teams_app import activity_types, icons, manifest, registration
+from teams_app import activity_types, channels, icons, manifest, registration
+from teams_app.forms import ITChannelForm
+from teams_app.models import BotChannel
 from tickets.models import MailboxConnection
 
 
@@ -62,6 +65,9 @@ def setup(request):
         # A fresh GUID to copy, for whoever has not chosen one yet.
         "suggested_app_id": "" if settings.TEAMS_APP_ID else str(uuid.uuid4()),
         "mail": _mail_setup(),
+        "it_channel_form": ITChannelForm(),
+        "channels_known": BotChannel.objects.filter(is_available=True).exists(),
+        "webhook_configured": bool(settings.TEAMS_WEBHOOK_URL),
     }
     return render(request, "teams_app/setup.html", context)
 
@@ -85,6 +91,23 @@ def setup_package(request):
             )
         },
     )
+
+
+@staff_required
+@require_POST
+def setup_it_channel(request):
+    """Choose the IT channel (or none) among the channels the bot was added to."""
+    form = ITChannelForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Please choose one of the channels the bot was added to."))
+        return redirect(f"{reverse('teams_app:setup')}#it-channel")
+    channel = form.cleaned_data["channel"]
+    channels.choose_it_channel(channel)
+    if channel is None:
+        messages.success(request, _("No IT channel: new tickets are not posted by the bot."))
+    else:
+        messages.success(request, _("New tickets are posted in %(channel)s from now on.") % {"channel": channel})
+    return redirect(f"{reverse('teams_app:setup')}#it-channel")
 
 
 def _mail_setup() -> dict:

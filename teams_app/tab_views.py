@@ -6,15 +6,18 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.entra import user_for_token_claims
 from accounts.tokens import EntraTokenError, validate_access_token
+from teams_app import dialogs
 from tickets import drafts
+from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,9 @@ def tab(request, entity: str):
     # Opened as the "Create ticket" dialog of a Teams message: the form starts with its text.
     if entity == "newTicket" and request.GET.get("draft"):
         drafts.store(request.session, request.GET["draft"])
+    # Opened by the bot as a dialog: filing the ticket closes it and the chat shows the ticket's card.
+    if entity == "newTicket" and request.GET.get("dialog") == "1":
+        dialogs.open_dialog(request)
     context = {
         "entity": entity,
         "tab_url": tab_url,
@@ -95,3 +101,12 @@ def auth_start(request):
 def auth_end(request):
     """The popup's last page: tell Teams that the sign-in worked (or not), which closes it."""
     return render(request, "teams_app/auth_end.html", {"signed_in": request.user.is_authenticated})
+
+
+@login_required
+@require_GET
+def dialog_done(request, pk: int):
+    """The dialog's last page: it hands the new ticket's number to the bot and closes (outside Teams
+    it simply links to the ticket)."""
+    ticket = get_object_or_404(Ticket.objects.visible_to(request.user), pk=pk)
+    return render(request, "teams_app/dialog_done.html", {"ticket": ticket, "bot_id": settings.ENTRA_CLIENT_ID})

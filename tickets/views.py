@@ -13,6 +13,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from teams_app import dialogs
 from tickets import drafts, problem_sources, services
 from tickets.forms import (
     AttachmentForm,
@@ -254,11 +255,12 @@ def ticket_new(request):
                 priority=form.cleaned_data["priority"],
                 files=form.cleaned_data["attachments"],
             )
+            close_dialog = dialogs.ticket_filed(request, ticket)  # filed in a Teams dialog: close it
             drafts.discard(request)  # a draft from a Teams message is used up
             messages.success(
                 request, _("Ticket #%(number)s was created. IT staff will look at it.") % {"number": ticket.pk}
             )
-            return redirect(ticket)
+            return redirect(close_dialog or ticket)
         node = form.cleaned_data.get("problem_source")
         path = list(node.get_ancestors(include_self=True)) if node else []
         return render(request, "tickets/ticket_form.html", {"form": form, "node": node, "path": path}, status=400)

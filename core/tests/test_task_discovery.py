@@ -49,6 +49,7 @@ def test_a_fresh_process_registers_the_periodic_jobs_and_the_delivery_task():
     ]
     # The names stored in queued task rows, unchanged since the module was teams_app/tasks.py.
     assert registered["background"] == [
+        "teams_app.tasks.attach_message_images",  # the images of a Teams message turned into a ticket
         "teams_app.tasks.deliver_notification",
         "teams_app.tasks.deliver_notifications",
     ]

@@ -239,3 +239,13 @@ def test_quickstart_hands_over_to_runserver_on_the_given_address(db, debug, monk
 
     assert executed == [["runserver", "127.0.0.1:8123"]]
     assert User.objects.filter(username="admin").exists()
+
+
+def test_demo_data_shows_the_bots_it_channel_and_combined_notification_choices(quickstarted):
+    from teams_app.models import BotChannel, NotificationPreference
+
+    assert str(BotChannel.objects.get(is_it_channel=True)) == "IT › Support"
+    assert BotChannel.objects.get(channel_id=demo_data.DEMO_TEAM).display_channel_name == "General"
+    assert NotificationPreference.objects.get(user__username="agent", kind="ticketCreated").channel == "chat+email"
+    demo_data.load_demo_data()
+    assert BotChannel.objects.count() == 2  # loaded once

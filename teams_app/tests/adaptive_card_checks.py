@@ -2,7 +2,9 @@
 
 Microsoft's Adaptive Card JSON schema is not shipped in any package of the registries we use (the
 npm package ``adaptivecards`` carries the renderer and its TypeScript model, not
-``schemas/adaptive-card.json``; ``@microsoft/adaptivecards-tools`` neither), so the cards are checked
+``schemas/adaptive-card.json``; ``@microsoft/adaptivecards-tools`` neither; ``adaptivecards-designer``
+2.4.4 embeds only the 1.0-era schema, without ``Action.Execute``, ``RichTextBlock`` or ``refresh``,
+as a TypeScript constant; PyPI has only third-party builders), so the cards are checked
 here against the rules of the 1.5 schema that they rely on, written out by hand: which element,
 inline and action types exist in 1.5 (nothing newer, which Teams would drop or render as the
 fallback text), which properties each may carry (an unknown or misspelt one is a problem), the

@@ -27,3 +27,32 @@ def test_the_dialog_shows_the_ticket_form_with_the_message_text(framed_tab, entr
     frame.goto(f"{APP_ORIGIN}/teams/app/tickets/new/?source={tree['paper_jam'].pk}&here=1")
     expect(tab.get_by_label("Title")).to_have_value("Printer error 42", timeout=15_000)
     expect(tab.get_by_label("Description")).to_have_value("The printer beeps <b>loudly</b>")
+
+
+def test_filing_in_the_dialog_hands_the_ticket_to_the_bot_and_closes_it(framed_tab, entra, settings, employee, tree):  # noqa: F811
+    from tickets.models import Ticket
+
+    person = entra.add_user(name="Erika Dialog", upn="erika.done@contoso.example")
+    UserSocialAuth.objects.create(user=employee, provider="azuread-v2-tenant-oauth2", uid=person.oid)
+    token = entra.make_access_token(person, audience=APP_ID_URI, version=1)
+    draft = drafts.make_token(user_id=employee.pk, title="Beamer flickers", description="Room 4")
+
+    page, tab = framed_tab(token, theme="default", path=f"/teams/new/?draft={draft}&dialog=1")
+    expect(tab.get_by_role("heading", level=1)).to_be_visible(timeout=15_000)
+    frame = page.frame(name="tab")
+    frame.goto(f"{APP_ORIGIN}/teams/app/tickets/new/?source={tree['paper_jam'].pk}&here=1")
+    expect(tab.get_by_label("Title")).to_have_value("Beamer flickers", timeout=15_000)
+    with page.expect_response(lambda response: response.request.method == "POST") as posted:
+        tab.get_by_role("button", name="Submit ticket").click()
+    ticket = Ticket.objects.get(title="Beamer flickers")
+    done = f"/teams/app/teams/dialog/done/{ticket.pk}/"
+    assert posted.value.headers["location"] == done
+    # Playwright's routing does not see the redirect the browser follows (the frame stands in for
+    # Teams' host here), so the frame is sent there as the browser would.
+    frame = page.frame(name="tab")
+    frame.goto(f"{APP_ORIGIN}{done}")
+
+    expect(tab.get_by_role("heading", level=1)).to_contain_text("was created", timeout=15_000)
+    frame.wait_for_function("() => window.teamsDialogSubmitted !== undefined", timeout=15_000)
+    submitted = frame.evaluate("() => window.teamsDialogSubmitted")
+    assert submitted == {"result": {"ticket": ticket.pk}, "appIds": [settings.ENTRA_CLIENT_ID]}

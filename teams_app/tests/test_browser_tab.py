@@ -31,6 +31,9 @@ window.microsoftTeams = {
     },
     registerOnThemeChangeHandler: function (handler) { window.teamsThemeHandler = handler; }
   },
+  dialog: {
+    url: { submit: function (result, appIds) { window.teamsDialogSubmitted = { result: result, appIds: appIds }; } }
+  },
   authentication: {
     getAuthToken: function () { return Promise.resolve(%(token)s); },
     authenticate: function () { return Promise.reject(new Error("no popup in this test")); },
