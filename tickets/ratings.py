@@ -23,7 +23,19 @@ from tickets.models import Comment, Ticket, TicketEvent, TicketRating
 
 SALT = "tickets.ratings.link"
 UP, DOWN = "up", "down"
-FINISHED = (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
+
+
+def was_resolved(ticket: Ticket) -> bool:
+    """Resolved, or closed after it was resolved (the automatic close): a solution to rate. A ticket
+    closed straight away (by its requester, "problem solved", or by IT) asks nothing."""
+    if ticket.status == Ticket.Status.RESOLVED:
+        return True
+    return (
+        ticket.status == Ticket.Status.CLOSED
+        and ticket.resolved_at is not None
+        and ticket.closed_at is not None
+        and ticket.resolved_at < ticket.closed_at
+    )
 
 
 class RatingLinkError(Exception):
@@ -42,6 +54,16 @@ def rating_token(ticket: Ticket) -> str:
 def rating_url(ticket: Ticket) -> str:
     """The absolute link for e-mails and Teams (SITE_URL + the signed rating page)."""
     return f"{settings.SITE_URL}{reverse('tickets:rate_link', args=[rating_token(ticket)])}"
+
+
+def rating_link_for(ticket: Ticket, user) -> str | None:
+    """The signed rating link for this person's notification or card, or None when they are not
+    asked (not the requester, the ticket is not finished, or this resolution was rated)."""
+    if user is None or user.pk != ticket.requester_id or not was_resolved(ticket):
+        return None
+    if TicketRating.objects.filter(ticket=ticket, round=ticket.reopened_count).exists():
+        return None
+    return rating_url(ticket)
 
 
 @dataclass(frozen=True)
@@ -66,7 +88,7 @@ def ticket_for_token(token: str) -> LinkTarget:
         raise RatingLinkError(_("This rating link is not valid."))
     if TicketRating.objects.filter(ticket=ticket, round=claims["r"]).exists():
         raise AlreadyRated
-    if ticket.reopened_count != claims["r"] or ticket.status not in FINISHED:
+    if ticket.reopened_count != claims["r"] or not was_resolved(ticket):
         raise RatingLinkError(_("This ticket has changed since the link was sent; it cannot be rated with it."))
     return LinkTarget(ticket=ticket, rater=ticket.requester)
 
@@ -80,7 +102,7 @@ def may_rate(ticket: Ticket, user, events) -> bool:
     """Ask this person now? The requester of a finished ticket whose resolution is not rated yet."""
     return (
         user.pk == ticket.requester_id
-        and ticket.status in FINISHED
+        and was_resolved(ticket)
         and str(ticket.reopened_count) not in rated_rounds(events)
     )
 
@@ -100,7 +122,7 @@ def ticket_rate(*, ticket: Ticket, user, is_positive: bool, comment: str = "", r
     Raises AlreadyRated when this resolution was rated, PermissionDenied for anybody but the
     requester or a ticket that is not resolved or closed."""
     ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester", "assignee").get(pk=ticket.pk)
-    if user.pk != ticket.requester_id or ticket.status not in FINISHED:
+    if user.pk != ticket.requester_id or not was_resolved(ticket):
         raise PermissionDenied("Only the requester rates a resolved or closed ticket.")
     now = timezone.now()
     try:
