@@ -36,6 +36,7 @@ urlpatterns = [
     path("help/", self_help_views.self_help_list, name="self_help_list"),
     path("help/<int:node_pk>/", self_help_views.self_help_edit, name="self_help_edit"),
     path("help/images/<int:pk>/", self_help_views.self_help_image, name="self_help_image"),
+    path("analysis/satisfaction/", analysis_views.satisfaction_page, name="satisfaction"),
     path("<int:pk>/rate/", rating_views.ticket_rate, name="rate"),
     path("rate/<str:token>/", rating_views.rate_by_link, name="rate_link"),
 ]
