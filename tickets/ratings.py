@@ -149,6 +149,7 @@ def ticket_rate(*, ticket: Ticket, user, is_positive: bool, comment: str = "", r
         comment=reply,
         created_at=now,
     )
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     reopened = refused = False
     if reopen and not is_positive:
         if ticket.can_be_reopened_by(user):
