@@ -55,10 +55,10 @@ DEMO_DEFLECTIONS = (
     ("Hardware › Printer › Paper jam", 12, 1),
 )
 
-# (title of a resolved demo ticket, thumbs up?, comment)
+# (title of a demo ticket resolved within TICKET_RATING_LINK_DAYS, thumbs up?, comment)
 DEMO_RATINGS = (
-    ("Drucker 2. OG: ständig Papierstau", True, "Super schnell, danke!"),
-    ("Please install a PDF editor", True, ""),
+    ("Farbdrucker druckt nur leere Seiten", True, "Super schnell, danke!"),
+    ("Diensthandy im Zug liegen gelassen", True, ""),
     ("WLAN im Besprechungsraum „Alster“ sehr langsam", False, "Mittags ist es immer noch langsam."),
     ("ERP says 'licence limit reached'", True, "Thanks for the quick fix at month end."),
     ("Network socket in room 2.05 is dead", True, ""),
@@ -96,9 +96,9 @@ def ratings_create() -> int:
         ticket = Ticket.objects.filter(title=title).select_related("requester").first()
         if ticket is None or TicketRating.objects.filter(ticket=ticket).exists() or not ratings.was_resolved(ticket):
             continue
-        result = ratings.ticket_rate(ticket=ticket, user=ticket.requester, is_positive=is_positive, comment=comment)
         last = TicketEvent.objects.filter(ticket=ticket).order_by("-created_at").values_list("created_at", flat=True)[0]
         at = min(last + timedelta(hours=2), timezone.now())
+        result = ratings.ticket_rate(ticket=ticket, user=ticket.requester, is_positive=is_positive, comment=comment)
         TicketRating.objects.filter(pk=result.rating.pk).update(created_at=at)
         events = TicketEvent.objects.filter(ticket=ticket, kind=TicketEvent.Kind.RATING)
         Comment.objects.filter(pk__in=events.exclude(comment=None).values("comment_id")).update(created_at=at)

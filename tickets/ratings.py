@@ -9,6 +9,7 @@ constraint), whichever way that rating was given.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -27,7 +28,11 @@ UP, DOWN = "up", "down"
 
 def was_resolved(ticket: Ticket) -> bool:
     """Resolved, or closed after it was resolved (the automatic close): a solution to rate. A ticket
-    closed straight away (by its requester, "problem solved", or by IT) asks nothing."""
+    closed straight away (by its requester, "problem solved", or by IT) asks nothing; nor does one
+    resolved more than TICKET_RATING_LINK_DAYS ago."""
+    asked_since = timezone.now() - timedelta(days=settings.TICKET_RATING_LINK_DAYS)
+    if ticket.resolved_at is None or ticket.resolved_at < asked_since:
+        return False
     if ticket.status == Ticket.Status.RESOLVED:
         return True
     return (

@@ -1,7 +1,10 @@
 """The demo data shows self-help and ratings: two articles, deflections and a few ratings."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from devtools import demo_data
 from tickets.models import SelfHelpArticle, SelfHelpDeflection, TicketEvent, TicketRating
@@ -20,6 +23,9 @@ def test_the_demo_has_two_articles_deflections_and_ratings(demo):
     assert TicketRating.objects.count() == 5
     assert TicketRating.objects.filter(is_positive=False).count() == 1
     assert TicketEvent.objects.filter(kind=TicketEvent.Kind.RATING).count() == 5
+    # Rated after the backdated histories, not "now".
+    for rating in TicketRating.objects.select_related("ticket"):
+        assert rating.ticket.resolved_at < rating.created_at < timezone.now() - timedelta(days=1)
 
 
 def test_loading_the_demo_again_adds_nothing(demo):

@@ -66,6 +66,12 @@ def test_a_ticket_the_requester_closed_as_solved_asks_nothing(client, employee, 
     assert not TicketRating.objects.exists()
 
 
+def test_a_ticket_resolved_longer_ago_than_the_link_days_asks_nothing(client, employee, resolved, settings):
+    age(resolved, days=settings.TICKET_RATING_LINK_DAYS + 1)
+    client.force_login(employee)
+    assert "Did this solve your problem?" not in client.get(resolved.get_absolute_url()).content.decode()
+
+
 def test_a_thumbs_up_is_recorded_once_as_an_event_and_the_question_goes_away(client, employee, agent, resolved):
     client.force_login(employee)
     url = reverse("tickets:rate", args=[resolved.pk])
