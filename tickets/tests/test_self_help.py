@@ -260,3 +260,43 @@ def test_employees_see_no_turn_into_help_links(client, employee, agent, ticket):
     services.ticket_comment(ticket=ticket, author=agent, body="Restart it.")
     client.force_login(employee)
     assert "Turn this answer into help" not in client.get(ticket.get_absolute_url()).content.decode()
+
+
+def test_the_article_works_in_the_teams_tab_and_its_links_stay_inside_it(client, employee, tree, article):
+    client.force_login(employee)
+
+    page = client.get("/teams/app/tickets/new/", {"source": tree["paper_jam"].pk})
+    solved = client.post(f"/teams/app/tickets/new/help/{article.pk}/solved/")
+
+    html = page.content.decode()
+    assert page.status_code == 200 and "X-Frame-Options" not in page
+    assert "teams.microsoft.com" in page["Content-Security-Policy"]
+    assert f'action="/teams/app/tickets/new/help/{article.pk}/solved/"' in html
+    assert f'href="/teams/app/tickets/new/?source={tree["paper_jam"].pk}&amp;help={article.pk}"' in html
+    assert solved.status_code == 302 and solved["Location"] == "/teams/app/"
+    assert SelfHelpDeflection.objects.get().count == 1
+
+
+def test_article_titles_and_names_are_escaped_everywhere(client, employee, agent, tree):
+    evil = '<img src=x onerror="alert(1)">'
+    article = self_help.article_save(
+        node=tree["toner"], author=agent, title_en=evil, title_de="", body_en=evil, body_de=""
+    )
+    client.force_login(employee)
+    picker = client.get(NEW, {"source": tree["toner"].pk}).content.decode()
+    client.post(
+        NEW,
+        {
+            "problem_source": tree["toner"].pk,
+            "title": "t",
+            "description": "d",
+            "priority": "2",
+            "self_help_article": article.pk,
+        },
+    )
+    client.force_login(agent)
+    detail = client.get(Ticket.objects.get().get_absolute_url()).content.decode()
+    listing = client.get(reverse("tickets:self_help_list")).content.decode()
+    for html in (picker, detail, listing):
+        assert evil not in html
+        assert "&lt;img src=x onerror=" in html
