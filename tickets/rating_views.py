@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -33,6 +34,8 @@ def _record(ticket, rater, form: RatingForm) -> tuple[str, str]:
 @require_POST
 def ticket_rate(request, pk: int):
     ticket = _visible_ticket(request, pk)
+    if ticket.requester_id != request.user.pk:
+        raise Http404  # only the requester rates; for everyone else there is nothing here
     form = RatingForm(request.POST)
     if not form.is_valid():
         return _invalid(request, ticket, rating_form=form)
