@@ -300,3 +300,12 @@ def test_article_titles_and_names_are_escaped_everywhere(client, employee, agent
     for html in (picker, detail, listing):
         assert evil not in html
         assert "&lt;img src=x onerror=" in html
+
+
+def test_the_admin_lists_articles_and_ratings(client, tree, article):
+    from conftest import make_user
+
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    for name in ("tickets_selfhelparticle_changelist", "tickets_ticketrating_changelist"):
+        assert client.get(reverse(f"admin:{name}")).status_code == 200
+    assert "Clearing a paper jam" in client.get(reverse("admin:tickets_selfhelparticle_changelist")).content.decode()
