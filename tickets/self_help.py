@@ -6,6 +6,8 @@ opens the form, and the ticket notes which article was read (:func:`self_help_ev
 ``services.ticket_create``). IT staff write the articles in the web UI (tickets.self_help_views).
 """
 
+import re
+import secrets
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
@@ -34,15 +36,46 @@ def article_read(pk: int | None) -> SelfHelpArticle | None:
     return SelfHelpArticle.objects.filter(pk=pk).first() if pk else None
 
 
+_IMAGE_REFERENCE = re.compile(r"!\[([^\]\n]{0,200})\]\(([^)\n]{1,255})\)")
+
+
 def render_article(article: SelfHelpArticle) -> SafeString:
-    """The article's text as sanitised HTML (tickets.markdown), its images inline after it."""
-    images = "".join(
-        f'<figure class="self-help-figure"><img src="{conditional_escape(image.get_absolute_url())}" '
-        f'alt="{conditional_escape(image.original_name)}" loading="lazy" class="img-fluid rounded border"></figure>'
-        for image in article.images.all()
-        if image.content_type.startswith("image/")
+    """The article's text as sanitised HTML (tickets.markdown) with its pictures inline.
+
+    ``![description](flap.png)`` places the picture uploaded as ``flap.png`` there; pictures the text
+    does not mention follow it. Markdown images of anything else are dropped by the sanitiser. The
+    pictures' markup is ours, put in after sanitising through placeholders nobody can guess."""
+    images = [image for image in article.images.all() if image.content_type.startswith("image/")]
+    by_name = {image.original_name: image for image in images}
+    marker = f"selfhelpimage{secrets.token_hex(8)}x"
+    placed: dict[str, str] = {}
+    inline: set[int] = set()
+
+    def place(match: re.Match) -> str:
+        image = by_name.get(match.group(2).strip())
+        if image is None:
+            return match.group(0)
+        key = f"{marker}{len(placed)}x"
+        placed[key] = _picture(image, match.group(1).strip())
+        inline.add(image.pk)
+        return key
+
+    html = str(render_markdown(_IMAGE_REFERENCE.sub(place, article.body)))
+    for key, picture in placed.items():  # a paragraph of its own becomes a figure; else inline
+        html = html.replace(f"<p>{key}</p>", f'<figure class="self-help-figure">{picture}</figure>')
+        html = html.replace(key, picture)
+    rest = "".join(
+        f'<figure class="self-help-figure">{_picture(image, "")}</figure>' for image in images if image.pk not in inline
     )
-    return mark_safe(f"{render_markdown(article.body)}{images}")  # noqa: S308 - Markdown is sanitised, values escaped
+    return mark_safe(html + rest)  # noqa: S308 - sanitised, values escaped
+
+
+def _picture(image: SelfHelpImage, description: str) -> str:
+    alt = conditional_escape(description or image.original_name)
+    return (
+        f'<img src="{conditional_escape(image.get_absolute_url())}" alt="{alt}" loading="lazy" '
+        'class="img-fluid rounded border d-block my-2">'
+    )
 
 
 @transaction.atomic

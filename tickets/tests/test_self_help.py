@@ -309,3 +309,25 @@ def test_the_admin_lists_articles_and_ratings(client, tree, article):
     for name in ("tickets_selfhelparticle_changelist", "tickets_ticketrating_changelist"):
         assert client.get(reverse(f"admin:{name}")).status_code == 200
     assert "Clearing a paper jam" in client.get(reverse("admin:tickets_selfhelparticle_changelist")).content.decode()
+
+
+def test_pictures_named_in_the_text_are_placed_there_and_the_others_follow(agent, tree):
+    article = self_help.article_save(
+        node=tree["toner"],
+        author=agent,
+        title_en="Toner",
+        title_de="",
+        body_en='Open the front:\n\n![The front "flap"](front.png)\n\n1. Pull ![lever](lever.png) down\n\n'
+        "Not ours: ![x](https://evil.example/x.png) ![y](javascript:alert(1))",
+        body_de="",
+        images=[checked_png("front.png"), checked_png("lever.png"), checked_png("extra.png")],
+    )
+    front, lever, extra = (image.get_absolute_url() for image in article.images.order_by("pk"))
+
+    html = str(self_help.render_article(article))
+
+    assert f'<figure class="self-help-figure"><img src="{front}" alt="The front &quot;flap&quot;"' in html
+    assert f'<li>Pull <img src="{lever}" alt="lever"' in html
+    assert html.index(front) < html.index(lever) < html.index(extra)  # the unnamed one follows the text
+    assert html.count("<img") == 3  # foreign and script images are dropped by the sanitiser
+    assert "evil.example" not in html and "javascript" not in html
