@@ -271,3 +271,16 @@ def test_the_teams_card_of_the_requester_offers_the_rating_page(resolved, employ
     assert action["title"] == "Did this solve your problem?"
     assert "/tickets/rate/" in action["url"]
     assert open_urls(agent) == []
+
+
+def test_the_teams_activity_of_the_resolution_asks_the_question(resolved, employee):
+    from teams_app import payloads
+    from teams_app.models import Notification
+
+    notification = Notification.objects.filter(recipient=employee, event__new_value=Status.RESOLVED).first()
+    payload = payloads.activity_payload(notification)
+    assert payload["previewText"]["content"] == "Did this solve your problem? Please tell us on the ticket."
+    assert (
+        f"ticket-{resolved.pk}" in payload["topic"]["webUrl"]
+        or resolved.get_absolute_url() in payload["topic"]["webUrl"]
+    )

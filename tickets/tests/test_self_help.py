@@ -331,3 +331,19 @@ def test_pictures_named_in_the_text_are_placed_there_and_the_others_follow(agent
     assert html.index(front) < html.index(lever) < html.index(extra)  # the unnamed one follows the text
     assert html.count("<img") == 3  # foreign and script images are dropped by the sanitiser
     assert "evil.example" not in html and "javascript" not in html
+
+
+def test_none_of_these_on_a_node_with_an_article_shows_it_and_keeps_the_choice(client, employee, agent, tree):
+    article = self_help.article_save(
+        node=tree["laptop"], author=agent, title_en="Laptop first aid", title_de="", body_en="Restart.", body_de=""
+    )
+    client.force_login(employee)
+
+    picker = client.get(NEW, {"source": tree["laptop"].pk}).content.decode()
+    here = client.get(NEW, {"source": tree["laptop"].pk, "here": "1"})
+    form = client.get(NEW, {"source": tree["laptop"].pk, "here": "1", "help": article.pk})
+
+    assert "Laptop first aid" in picker and "Still stuck? Choose below what fits best." in picker
+    assert "tickets/self_help_article.html" in [t.name for t in here.templates]
+    assert f"help={article.pk}&amp;here=1" in here.content.decode()
+    assert "tickets/ticket_form.html" in [t.name for t in form.templates]
