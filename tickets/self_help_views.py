@@ -155,6 +155,12 @@ def self_help_edit(request, node_pk: int):
     else:
         form = SelfHelpArticleForm(initial=_prefill(request, node, article), article=article)
         status = 200
+        if request.GET.get("ticket", "").isdecimal():  # _prefill found the ticket and its reply
+            messages.info(
+                request,
+                _("The text was taken from the reply on ticket #%(number)s. Check it and save.")
+                % {"number": request.GET.get("ticket", "")[:12]},
+            )
     context = {
         "node": node,
         "path": list(node.get_ancestors(include_self=True)),

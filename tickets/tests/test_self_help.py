@@ -249,7 +249,9 @@ def test_turn_this_answer_into_help_prefills_the_article_from_the_public_reply(c
     assert f"comment={note.pk}" not in detail  # internal notes are no help for employees
     assert f"Turn this answer into help for {ticket.problem_source.name}" in detail
 
-    form = client.get(edit_url, {"ticket": ticket.pk, "comment": reply.pk}).context["form"]
+    response = client.get(edit_url, {"ticket": ticket.pk, "comment": reply.pk})
+    form = response.context["form"]
+    assert f"The text was taken from the reply on ticket #{ticket.pk}." in response.content.decode()
 
     assert form.initial["body_en"] == "Restart the **print spooler**."
     assert form.initial["title_en"] == ticket.title
