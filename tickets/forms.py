@@ -101,8 +101,9 @@ class TicketCreateForm(StyledFormMixin, forms.Form):
         widget=forms.RadioSelect,
     )
     attachments = AttachmentsField()
-    # The self-help article read before the form (tickets.self_help); its id, checked by the view.
-    self_help_article = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # The self-help article read before the form (tickets.self_help): its id, checked against the
+    # node by self_help.article_read; anything else is ignored rather than losing the typed text.
+    self_help_article = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 
     def clean_problem_source(self):
         node = self.cleaned_data["problem_source"]

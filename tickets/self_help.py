@@ -31,9 +31,11 @@ def article_for(node: ProblemSource | None) -> SelfHelpArticle | None:
         return None
 
 
-def article_read(pk: int | None) -> SelfHelpArticle | None:
-    """The article a ticket form says was read first, if it still exists."""
-    return SelfHelpArticle.objects.filter(pk=pk).first() if pk else None
+def article_read(pk: str | int | None, node: ProblemSource) -> SelfHelpArticle | None:
+    """The article a ticket form says was read first, if it still exists and is the node's own."""
+    if not str(pk or "").isdecimal():
+        return None
+    return SelfHelpArticle.objects.filter(pk=int(pk), problem_source=node).first()
 
 
 _IMAGE_REFERENCE = re.compile(r"!\[([^\]\n]{0,200})\]\(([^)\n]{1,255})\)")

@@ -246,7 +246,9 @@ def ticket_new(request):
     if request.method == "POST":
         form = TicketCreateForm(request.POST, request.FILES)
         if form.is_valid():
-            article = self_help.article_read(form.cleaned_data.get("self_help_article"))
+            article = self_help.article_read(
+                form.cleaned_data.get("self_help_article"), form.cleaned_data["problem_source"]
+            )
             ticket = services.ticket_create(
                 # An agent filing a Teams message for its author (tickets.drafts); else themselves.
                 requester=drafts.requester(request) or request.user,

@@ -123,6 +123,24 @@ def test_a_ticket_without_the_article_step_notes_nothing(client, employee, tree)
     assert not TicketEvent.objects.filter(kind=TicketEvent.Kind.SELF_HELP).exists()
 
 
+@pytest.mark.parametrize("claimed", ["other_node", "unknown", "garbage"])
+def test_a_crafted_article_id_notes_nothing_and_files_the_ticket(client, employee, tree, article, claimed):
+    value = {"other_node": article.pk, "unknown": article.pk + 100, "garbage": "x"}[claimed]
+    client.force_login(employee)
+    response = client.post(
+        NEW,
+        {
+            "problem_source": tree["toner"].pk,
+            "title": "t",
+            "description": "d",
+            "priority": "2",
+            "self_help_article": value,
+        },
+    )
+    assert response.status_code == 302 and Ticket.objects.count() == 1
+    assert not TicketEvent.objects.filter(kind=TicketEvent.Kind.SELF_HELP).exists()
+
+
 def test_an_inner_node_shows_its_article_above_the_choices(client, employee, agent, tree):
     self_help.article_save(
         node=tree["printer"], author=agent, title_en="Printer basics", title_de="", body_en="Restart it.", body_de=""
