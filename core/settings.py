@@ -371,6 +371,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # --- Ticket rules --------------------------------------------------------------------------------
 
 TICKET_REOPEN_DAYS = env_int("TICKET_REOPEN_DAYS", 14)
+# How long the signed "Did this solve your problem?" link in a notification may be used (tickets.ratings).
+TICKET_RATING_LINK_DAYS = env_int("TICKET_RATING_LINK_DAYS", 30)
 IT_STAFF_GROUP = env_str("IT_STAFF_GROUP", "IT staff")
 
 # --- Notifications -------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.roles import it_staff_group
+from devtools import demo_self_help
 from devtools.demo_content import DEMO_TICKETS, DEMO_TREE, DEMO_USERS, PATH_SEPARATOR, DemoNode, DemoTicket, Step
 from tickets import problem_sources, services
 from tickets.models import Comment, ProblemSource, Ticket, TicketEvent
@@ -281,4 +282,8 @@ def load_demo_data(*, seed: int = SEED) -> DemoDataReport:
     nodes_created = 0 if ProblemSource.objects.exists() else tree_create()
     teams_demo_create(users)
     tickets_created = 0 if demo_tickets_exist() else tickets_create(users, seed=seed)
+    # Self-help articles, "That solved it" counts and ratings (devtools.demo_self_help).
+    demo_self_help.articles_create(nodes_by_path(), users["agent"])
+    demo_self_help.deflections_create(nodes_by_path())
+    demo_self_help.ratings_create()
     return DemoDataReport(users_created=users_created, nodes_created=nodes_created, tickets_created=tickets_created)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from teams_app.payloads import PARAMETER_MAX, TITLE_MAX, plain, ticket_url
 from tickets.models import Comment, Ticket
+from tickets.ratings import rating_link_for
 
 CARD_VERSION = "1.5"
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -262,6 +263,9 @@ def _ticket_actions(ticket: Ticket, viewer, data: dict) -> list[dict[str, Any]]:
         actions.append(_execute(_("It's solved"), VERB_CLOSE, data))
     if ticket.can_be_reopened_by(viewer):
         actions.append(_execute(_("Still broken"), VERB_REOPEN, data))
+    rating_url = rating_link_for(ticket, viewer)  # tickets.ratings: asked once per resolution
+    if rating_url:
+        actions.append({"type": "Action.OpenUrl", "title": _("Did this solve your problem?"), "url": rating_url})
     return actions
 
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from teams_app import activity_types
 from teams_app.models import Notification
 from tickets.models import Ticket
+from tickets.ratings import rating_link_for
 
 PREVIEW_MAX = 150  # what Teams shows of previewText
 PARAMETER_MAX = 100
@@ -89,6 +90,8 @@ def _message(notification: Notification) -> Message:
         details = event.comment.body
     elif notification.kind in (activity_types.TICKET_CREATED.type, activity_types.TICKET_ASSIGNED.type):
         details = ticket.description
+    elif status and event.new_value == Ticket.Status.RESOLVED:
+        details = _("Did this solve your problem? Please tell us on the ticket.")  # tickets.ratings
     else:
         details = ""
     return Message(
@@ -174,6 +177,10 @@ def email(notification: Notification) -> Email:
             "details_cut": len(message.details) > EXCERPT_MAX,
             "ticket_url": ticket_url(notification.ticket),
             "settings_url": f"{settings.SITE_URL}{reverse('teams_app:notification_settings')}",
+            # "Did this solve your problem?" with a signed link, when a ticket was resolved for its requester.
+            "rating_url": rating_link_for(notification.ticket, notification.recipient)
+            if notification.kind == activity_types.TICKET_STATUS.type
+            else None,
         }
         subject = render_to_string("emails/notification_subject.txt", context)
         text = render_to_string("emails/notification.txt", context)

@@ -9,8 +9,10 @@ from tickets.models import (
     MailboxConnection,
     ProblemSource,
     SavedTicketFilter,
+    SelfHelpArticle,
     Ticket,
     TicketEvent,
+    TicketRating,
 )
 from tickets.problem_sources import tree_write_lock
 
@@ -165,3 +167,37 @@ class InboundMailAdmin(admin.ModelAdmin):
             status=InboundMail.Status.PENDING, attempts=0, processed_at=None
         )
         self.message_user(request, _("%(count)d e-mails will be read again on the next run.") % {"count": count})
+
+
+# --- Self-help and ratings: written in the web UI (/tickets/help/); here to look them up ------------
+
+
+@admin.register(SelfHelpArticle)
+class SelfHelpArticleAdmin(admin.ModelAdmin):
+    list_display = ["title_en", "title_de", "problem_source", "updated_at", "updated_by"]
+    search_fields = ["title_en", "title_de", "body_en", "body_de"]
+    fields = ["problem_source", "title_en", "title_de", "body_en", "body_de"]
+    raw_id_fields = ["problem_source"]
+
+
+@admin.register(TicketRating)
+class TicketRatingAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "ticket", "is_positive", "rater", "agent", "problem_source", "comment"]
+    list_filter = ["is_positive"]
+    readonly_fields = [
+        "ticket",
+        "round",
+        "rater",
+        "is_positive",
+        "comment",
+        "agent",
+        "problem_source",
+        "created_at",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

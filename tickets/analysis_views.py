@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from tickets import analysis
 from tickets.forms import AnalysisForm
 from tickets.models import ProblemSource, Ticket
+from tickets.satisfaction import satisfaction
 from tickets.views import agent_required
 
 # --- Links to the ticket list ---------------------------------------------------------------------
@@ -181,3 +182,32 @@ def _week_links(result: analysis.Analysis) -> tuple[list[str], list[str]]:
         opened.append(link(**source, **_days(first, last)))
         closed.append(link(**source, **_days(first, last, created=False)))
     return opened, closed
+
+
+# --- Satisfaction and self-help (tickets.satisfaction) --------------------------------------------
+
+
+@agent_required
+@require_GET
+def satisfaction_page(request):
+    form = AnalysisForm(request.GET or None)
+    if form.is_bound:
+        form.is_valid()
+    choice, period = form.get_period(timezone.localdate())
+    result = satisfaction(period)
+    link = _list_links()
+    finished = _days(period.start, period.end, created=False)
+    for row in result.by_node:
+        row.url = link(source=row.key, filed_on="exact", **finished)
+    for row in result.by_agent:
+        row.url = link(assignee=row.key if row.key is not None else "none", **finished)
+    context = {
+        "form": form,
+        "choice": choice,
+        "period": period,
+        "periods": [
+            (value, label, urlencode({"period": value})) for value, label in AnalysisForm.PERIODS if value != "custom"
+        ],
+        "result": result,
+    }
+    return render(request, "tickets/satisfaction.html", context)

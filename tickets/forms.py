@@ -101,6 +101,9 @@ class TicketCreateForm(StyledFormMixin, forms.Form):
         widget=forms.RadioSelect,
     )
     attachments = AttachmentsField()
+    # The self-help article read before the form (tickets.self_help): its id, checked against the
+    # node by self_help.article_read; anything else is ignored rather than losing the typed text.
+    self_help_article = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 
     def clean_problem_source(self):
         node = self.cleaned_data["problem_source"]
@@ -501,3 +504,22 @@ class AnalysisForm(forms.Form):
         if choice == "year":
             return choice, analysis.Period(today.replace(month=1, day=1), today)
         return choice, analysis.Period(today - timedelta(days=int(choice) - 1), today)
+
+
+class RatingForm(StyledFormMixin, forms.Form):
+    """ "Did this solve your problem?" (tickets.ratings)."""
+
+    answer = forms.ChoiceField(
+        label=_("Did this solve your problem?"),
+        choices=[("up", _("Yes, solved")), ("down", _("No, not solved"))],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Please choose thumbs up or thumbs down.")},
+    )
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        max_length=2000,
+        required=False,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    reopen = forms.BooleanField(label=_("Reopen the ticket"), required=False)

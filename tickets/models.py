@@ -394,6 +394,8 @@ class TicketEvent(models.Model):
         COMMENT = "comment", _("public reply")
         INTERNAL_NOTE = "internal_note", _("internal note")
         ATTACHMENT = "attachment", _("attachment added")
+        SELF_HELP = "self_help", _("self-help read first")
+        RATING = "rating", _("rated")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -548,3 +550,105 @@ class InboundMail(models.Model):
 
     def __str__(self) -> str:
         return self.subject or self.graph_id
+
+
+# --- Self-help and ratings (tickets.self_help, tickets.ratings) ------------------------------------
+
+
+class SelfHelpArticle(models.Model):
+    """A short help text IT wrote for one problem source, shown in the picker before the form."""
+
+    problem_source = models.OneToOneField(
+        ProblemSource, on_delete=models.CASCADE, related_name="self_help", verbose_name=_("problem source")
+    )
+    title_en = models.CharField(_("title (English)"), max_length=150)
+    title_de = models.CharField(_("title (German)"), max_length=150, blank=True)
+    body_en = models.TextField(_("text (English)"), max_length=10000)
+    body_de = models.TextField(_("text (German)"), max_length=10000, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("self-help article")
+        verbose_name_plural = _("self-help articles")
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def title(self) -> str:
+        return ProblemSource.localised(self.title_en, self.title_de)
+
+    @property
+    def body(self) -> str:
+        return ProblemSource.localised(self.body_en, self.body_de)
+
+
+class SelfHelpImage(models.Model):
+    """A picture of a self-help article, shown inline under its text; every signed-in person may see it."""
+
+    article = models.ForeignKey(SelfHelpArticle, on_delete=models.CASCADE, related_name="images")
+    file = models.FileField(upload_to=attachment_path, storage=attachment_storage, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("self-help image")
+        verbose_name_plural = _("self-help images")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("tickets:self_help_image", args=[self.pk])
+
+
+class SelfHelpDeflection(models.Model):
+    """How often "That solved it" was pressed on one problem source's article on one day."""
+
+    problem_source = models.ForeignKey(ProblemSource, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("day"))
+    count = models.PositiveIntegerField(_("solved without a ticket"), default=0)
+
+    class Meta:
+        verbose_name = _("self-help deflection")
+        verbose_name_plural = _("self-help deflections")
+        constraints = [models.UniqueConstraint(fields=["problem_source", "day"], name="deflection_source_day")]
+        indexes = [models.Index(fields=["day"], name="deflection_day")]
+
+    def __str__(self) -> str:
+        return f"{self.problem_source_id} {self.day}: {self.count}"
+
+
+class TicketRating(models.Model):
+    """The requester's answer to "Did this solve your problem?" for one resolution of a ticket.
+
+    ``round`` is the ticket's ``reopened_count`` when it was rated: one rating per resolution, so a
+    ticket reopened and resolved again is asked again, and a rating link can be used once.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="ratings")
+    round = models.PositiveIntegerField(default=0)
+    rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    is_positive = models.BooleanField(_("solved"))
+    comment = models.TextField(_("comment"), max_length=2000, blank=True)
+    # Who was responsible and where the ticket was filed at the time, for the analysis.
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    problem_source = models.ForeignKey(ProblemSource, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("rated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ticket rating")
+        verbose_name_plural = _("ticket ratings")
+        constraints = [models.UniqueConstraint(fields=["ticket", "round"], name="rating_once_per_resolution")]
+        indexes = [models.Index(fields=["created_at"], name="rating_created")]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id}: {'+' if self.is_positive else '-'}"

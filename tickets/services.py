@@ -16,6 +16,7 @@ from django.utils import timezone
 from teams_app.notifications import notify
 from tickets.attachments import CheckedFile
 from tickets.models import Attachment, Comment, ProblemSource, Ticket, TicketEvent
+from tickets.self_help import self_help_event
 
 Kind = TicketEvent.Kind
 Status = Ticket.Status
@@ -82,7 +83,9 @@ def ticket_create(
     priority: int = Ticket.Priority.NORMAL,
     files: Iterable[CheckedFile] = (),
     via_email: bool = False,
+    self_help_article=None,
 ) -> Ticket:
+    """File a ticket. ``self_help_article``: the article the requester read first (tickets.self_help)."""
     now = timezone.now()
     ticket = Ticket.objects.create(
         via_email=via_email,
@@ -96,6 +99,8 @@ def ticket_create(
     )
     events = [_event(ticket, requester, Kind.CREATED, new=problem_source.pk, at=now)]
     events += _attach(ticket, requester, files, at=now)
+    if self_help_article is not None:
+        events.append(self_help_event(ticket, requester, self_help_article, at=now))
     TicketEvent.objects.bulk_create(events)
     notify(events, ticket=ticket)
     return ticket

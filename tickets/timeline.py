@@ -64,6 +64,8 @@ def label_events(events: list) -> list:
         if kind in (Kind.PROBLEM_SOURCE, Kind.CREATED):
             source = sources.get(int(value)) if value.isdigit() else None
             return source.name if source else ""
+        if kind == Kind.RATING and value:
+            return _("solved") if value == "up" else _("not solved")
         if kind == Kind.DUE_DATE:
             return date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT") if value else _("none")
         return value
@@ -79,6 +81,8 @@ def label_events(events: list) -> list:
         event.old_label = labels[event.kind, event.old_value]
         event.new_label = labels[event.kind, event.new_value]
         event.icon = ICONS.get(event.kind, DEFAULT_ICON)
+        if event.kind == Kind.RATING and event.new_value == "down":
+            event.icon = "bi-hand-thumbs-down text-bg-danger"
         wording = (event.kind, bool(event.new_value))
         if wording not in sentences:
             sentences[wording] = _sentence_template(*wording)
@@ -96,6 +100,8 @@ ICONS = {
     Kind.DUE_DATE: "bi-calendar-event text-bg-secondary",
     Kind.COMMENT: "bi-chat-left-text text-bg-primary",
     Kind.INTERNAL_NOTE: "bi-lock-fill text-bg-warning",
+    Kind.SELF_HELP: "bi-lightbulb text-bg-info",
+    Kind.RATING: "bi-hand-thumbs-up text-bg-success",
 }
 DEFAULT_ICON = "bi-paperclip text-bg-secondary"
 
@@ -121,6 +127,10 @@ SENTENCES = {
     Kind.COMMENT: gettext_lazy("<strong>%(actor)s</strong> replied"),
     Kind.INTERNAL_NOTE: gettext_lazy("<strong>%(actor)s</strong> wrote an internal note"),
     Kind.ATTACHMENT: gettext_lazy("<strong>%(actor)s</strong> attached <em>%(name)s</em>"),
+    Kind.SELF_HELP: gettext_lazy(
+        "<strong>%(actor)s</strong> read the self-help article <em>%(name)s</em> first and still needed help"
+    ),
+    Kind.RATING: gettext_lazy("<strong>%(actor)s</strong> rated the solution: <strong>%(new)s</strong>"),
 }
 
 
@@ -198,6 +208,13 @@ def timeline_entries(events) -> SafeString:
             body = _files([event.attachment])
         else:
             body = ""
+        help_link = getattr(event, "help_link", None)  # (url, node name): IT may turn a reply into self-help
+        if help_link:
+            text = _("Turn this answer into help for %(node)s") % {"node": help_link[1]}
+            body += (
+                f'\n      <div class="timeline-footer"><a class="small" href="{escape(help_link[0])}">'
+                f'<i class="bi bi-lightbulb" aria-hidden="true"></i> {escape(text)}</a></div>'
+            )
         parts.append(
             f'\n  <div id="event-{int(event.pk)}"{internal_class if event.is_internal else ""}>'
             f'\n    <i class="timeline-icon bi {escape(event.icon)}" aria-hidden="true"></i>'

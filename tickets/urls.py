@@ -1,6 +1,14 @@
 from django.urls import path
 
-from tickets import analysis_views, export_views, saved_list_views, source_views, views
+from tickets import (
+    analysis_views,
+    export_views,
+    rating_views,
+    saved_list_views,
+    self_help_views,
+    source_views,
+    views,
+)
 
 app_name = "tickets"
 
@@ -23,4 +31,12 @@ urlpatterns = [
     path("<int:pk>/update/", views.ticket_update, name="update"),
     path("<int:pk>/close/", views.ticket_close, name="close"),
     path("<int:pk>/reopen/", views.ticket_reopen, name="reopen"),
+    # Self-help and ratings (tickets.self_help, tickets.ratings)
+    path("new/help/<int:pk>/solved/", self_help_views.self_help_solved, name="self_help_solved"),
+    path("help/", self_help_views.self_help_list, name="self_help_list"),
+    path("help/<int:node_pk>/", self_help_views.self_help_edit, name="self_help_edit"),
+    path("help/images/<int:pk>/", self_help_views.self_help_image, name="self_help_image"),
+    path("analysis/satisfaction/", analysis_views.satisfaction_page, name="satisfaction"),
+    path("<int:pk>/rate/", rating_views.ticket_rate, name="rate"),
+    path("rate/<str:token>/", rating_views.rate_by_link, name="rate_link"),
 ]

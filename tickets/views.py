@@ -14,10 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from teams_app import dialogs
-from tickets import drafts, problem_sources, services
+from tickets import drafts, problem_sources, ratings, self_help, services
 from tickets.forms import (
     AttachmentForm,
     CommentForm,
+    RatingForm,
     SavedTicketFilterForm,
     TicketCreateForm,
     TicketFilterForm,
@@ -246,6 +247,9 @@ def ticket_new(request):
     if request.method == "POST":
         form = TicketCreateForm(request.POST, request.FILES)
         if form.is_valid():
+            article = self_help.article_read(
+                form.cleaned_data.get("self_help_article"), form.cleaned_data["problem_source"]
+            )
             ticket = services.ticket_create(
                 # An agent filing a Teams message for its author (tickets.drafts); else themselves.
                 requester=drafts.requester(request) or request.user,
@@ -254,6 +258,7 @@ def ticket_new(request):
                 description=form.cleaned_data["description"],
                 priority=form.cleaned_data["priority"],
                 files=form.cleaned_data["attachments"],
+                self_help_article=article,
             )
             close_dialog = dialogs.ticket_filed(request, ticket)  # filed in a Teams dialog: close it
             drafts.discard(request)  # a draft from a Teams message is used up
@@ -268,18 +273,32 @@ def ticket_new(request):
     node = None
     source_id = request.GET.get("source", "")
     if source_id:
-        node = ProblemSource.objects.filter(pk=source_id).first() if source_id.isdecimal() else None
+        node = (
+            # With its self-help article (a reverse one-to-one): the same one query.
+            ProblemSource.objects.select_related("self_help").filter(pk=source_id).first()
+            if source_id.isdecimal()
+            else None
+        )
         if node is None or not problem_sources.reachable_in_picker(node):
             messages.error(request, _("That problem source is not available. Please choose again."))
             return redirect("tickets:new")
 
     level = problem_sources.picker_level(node)
     file_here = request.GET.get("here") == "1" and node is not None and node.is_selectable
+    article = self_help.article_for(node)
     if node is not None and (not level.choices or file_here):
-        form = TicketCreateForm(initial={"problem_source": node.pk, **drafts.initial(request)})
+        if article is not None and request.GET.get("help") != str(article.pk):  # read the help first
+            from tickets.self_help_views import article_page  # it imports this module
+
+            return article_page(request, node, article, level.path, file_here=file_here)
+        initial = {"problem_source": node.pk, "self_help_article": article.pk if article else None}
+        form = TicketCreateForm(initial={**initial, **drafts.initial(request)})
         context = {"form": form, "node": node, "path": level.path, "draft_requester": drafts.requester(request)}
         return render(request, "tickets/ticket_form.html", context)
-    return render(request, "tickets/ticket_picker.html", {"level": level})
+    context = {"level": level, "article": article}
+    if article is not None:
+        context["article_html"] = self_help.render_article(article)
+    return render(request, "tickets/ticket_picker.html", context)
 
 
 # --- One ticket -----------------------------------------------------------------------------------
@@ -309,10 +328,14 @@ def _detail_context(request, ticket: Ticket, **forms) -> dict:
     user = request.user
     attachments = list(Attachment.objects.filter(ticket=ticket).visible_to(user))
     path = list(ticket.problem_source.get_ancestors(include_self=True))
+    timeline = _timeline(ticket, user, attachments)
+    if user.is_agent:
+        self_help.offer_replies_as_help(ticket, timeline)
     context = {
         "ticket": ticket,
         "path": path,
-        "timeline": _timeline(ticket, user, attachments),
+        "timeline": timeline,
+        "rating_form": ratings.may_rate(ticket, user, timeline) and (forms.get("rating_form") or RatingForm()),
         "attachments": attachments,
         "comment_form": forms.get("comment_form") or CommentForm(user=user),
         "attachment_form": forms.get("attachment_form") or AttachmentForm(),

@@ -47,3 +47,7 @@ def titles(response) -> list[str]:
 def noon(day: date) -> datetime:
     # Midday UTC is the same calendar day in Europe/Berlin, so date filters are unambiguous.
     return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+
+def text_file_upload(name: str = "notes.txt", text: str = "just text\n") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, text.encode(), content_type="text/plain")

@@ -105,6 +105,8 @@ MATRIX = {
     "update": ("post", {"owner": 404, "other_employee": 404, "agent": 302}),
     "close": ("post", {"owner": 302, "other_employee": 404, "agent": 302}),
     "reopen": ("post", {"owner": 302, "other_employee": 404, "agent": 302}),
+    # Only the requester rates (tickets.ratings); agents see the ticket but may not rate it.
+    "rate": ("post", {"owner": 302, "other_employee": 404, "agent": 404}),
 }
 
 
@@ -116,6 +118,7 @@ def request_for(name: str, ticket: Ticket, attachment: Attachment, tree) -> tupl
     data = {
         "comment": {"body": "Any news?"},
         "attach": {"upload-attachments": [png_upload("more.png")]},
+        "rate": {"answer": "down", "comment": "Still broken", "reopen": "on"},
         "update": {
             "status": Status.WAITING,
             "priority": Ticket.Priority.HIGH,
@@ -132,6 +135,8 @@ def request_for(name: str, ticket: Ticket, attachment: Attachment, tree) -> tupl
 def test_permission_matrix_for_every_ticket_url(client, personas, ticket, attachment, tree, name, persona):
     if name == "reopen":
         services.ticket_close(ticket=ticket, user=ticket.requester)
+    if name == "rate":
+        services.ticket_update(ticket=ticket, actor=personas["agent"], status=Status.RESOLVED)
     method, expected = MATRIX[name]
     url, data = request_for(name, ticket, attachment, tree)
     before = state(ticket)
@@ -312,7 +317,7 @@ def test_agent_can_do_what_employees_cannot(client, agent, tree, ticket):
 
 # --- GET never writes (C10) -----------------------------------------------------------------------
 
-POST_ONLY = ["comment", "attach", "take", "update", "close", "reopen"]
+POST_ONLY = ["comment", "attach", "take", "update", "close", "reopen", "rate"]
 AGENT_ONLY = {"take", "update"}
 
 
