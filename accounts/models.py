@@ -29,6 +29,9 @@ class User(AbstractUser):
     job_title = models.CharField(_("job title"), max_length=200, blank=True)
     department = models.CharField(_("department"), max_length=200, blank=True)
     office_location = models.CharField(_("office"), max_length=200, blank=True)
+    # IT staff away (holiday, sick): automatic assignment skips them from the first to the last day.
+    absent_from = models.DateField(_("absent from"), null=True, blank=True)
+    absent_until = models.DateField(_("absent until"), null=True, blank=True)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -52,3 +55,6 @@ class User(AbstractUser):
         if in_group is None:
             in_group = self.groups.filter(name=settings.IT_STAFF_GROUP).exists()
         return in_group
+
+    def is_absent_on(self, day) -> bool:
+        return bool(self.absent_from and self.absent_until and self.absent_from <= day <= self.absent_until)

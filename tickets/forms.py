@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from accounts.backends import users_with_roles
 from accounts.roles import agent_names
 from core.forms import StyledFormMixin
-from tickets import analysis, problem_sources
+from tickets import analysis, problem_sources, routing
 from tickets.attachments import ALLOWED_EXTENSIONS, CheckedFile, check_upload
 from tickets.models import ProblemSource, SavedTicketFilter, Ticket
 from tickets.search import search_terms
@@ -78,8 +78,9 @@ class AttachmentsField(forms.FileField):
 
 class TicketCreateForm(StyledFormMixin, forms.Form):
     problem_source = forms.ModelChoiceField(
-        # Annotated so that checking the choice (clean_problem_source) needs no further query.
-        queryset=ProblemSource.objects.with_active_children().with_inactive_ancestor(),
+        # Annotated so that checking the choice (clean_problem_source) and routing the ticket
+        # (tickets.routing) need no further query.
+        queryset=routing.with_effective_routing(ProblemSource.objects.with_active_children().with_inactive_ancestor()),
         widget=forms.HiddenInput,
         error_messages={
             "required": _("Please choose a problem source first."),

@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from teams_app.notifications import notify
+from tickets import routing
 from tickets.attachments import CheckedFile
 from tickets.models import Attachment, Comment, ProblemSource, Ticket, TicketEvent
 
@@ -84,7 +85,10 @@ def ticket_create(
     via_email: bool = False,
 ) -> Ticket:
     now = timezone.now()
+    routed = routing.route_new_ticket(problem_source)  # the node's team, and a member by its rule
     ticket = Ticket.objects.create(
+        team_id=routed.team_id,
+        assignee=routed.assignee,
         via_email=via_email,
         requester=requester,
         problem_source=problem_source,
@@ -95,6 +99,7 @@ def ticket_create(
         updated_at=now,
     )
     events = [_event(ticket, requester, Kind.CREATED, new=problem_source.pk, at=now)]
+    events += routing.routing_events(ticket, routed, at=now)
     events += _attach(ticket, requester, files, at=now)
     TicketEvent.objects.bulk_create(events)
     notify(events, ticket=ticket)
