@@ -39,20 +39,20 @@ def file_in_parallel(node, requester, *, threads: int, per_thread: int) -> list[
 
 
 @pytest.fixture
-def routed_team(request):
+def routed_team():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL")
     members = [make_user(name, agent=True) for name in ("mia", "noah", "olga")]
     team = Team.objects.create(name="Workplace")
     team.members.set(members)
     node = problem_sources.problem_source_create(name_en="Hardware", team=team)
-    return team, node, members
+    return node, members
 
 
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_parallel_filings_with_round_robin_never_give_two_tickets_in_a_row_to_the_same_agent(routed_team):
-    team, node, members = routed_team
+    node, members = routed_team
     ProblemSource.objects.filter(pk=node.pk).update(assignment_rule=AssignmentRule.ROUND_ROBIN)
     requester = make_user("erika")
 
@@ -71,7 +71,7 @@ def test_parallel_filings_with_round_robin_never_give_two_tickets_in_a_row_to_th
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_parallel_filings_with_fewest_open_tickets_spread_evenly(routed_team):
-    team, node, members = routed_team
+    node, members = routed_team
     ProblemSource.objects.filter(pk=node.pk).update(assignment_rule=AssignmentRule.FEWEST_OPEN)
     requester = make_user("erika")
 
