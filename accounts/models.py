@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -55,6 +56,13 @@ class User(AbstractUser):
         if in_group is None:
             in_group = self.groups.filter(name=settings.IT_STAFF_GROUP).exists()
         return in_group
+
+    def clean(self):
+        super().clean()
+        if bool(self.absent_from) != bool(self.absent_until):
+            raise ValidationError(_("Give the first and the last day of the absence, or neither."))
+        if self.absent_from and self.absent_until < self.absent_from:
+            raise ValidationError({"absent_until": _("The last day lies before the first day.")})
 
     def is_absent_on(self, day) -> bool:
         return bool(self.absent_from and self.absent_until and self.absent_from <= day <= self.absent_until)

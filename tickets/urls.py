@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import analysis_views, export_views, saved_list_views, source_views, views
+from tickets import analysis_views, export_views, saved_list_views, source_views, team_views, views
 
 app_name = "tickets"
 
@@ -23,4 +23,5 @@ urlpatterns = [
     path("<int:pk>/update/", views.ticket_update, name="update"),
     path("<int:pk>/close/", views.ticket_close, name="close"),
     path("<int:pk>/reopen/", views.ticket_reopen, name="reopen"),
+    path("<int:pk>/team/", team_views.ticket_set_team, name="set_team"),
 ]
