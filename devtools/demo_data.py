@@ -23,9 +23,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.roles import it_staff_group
-from devtools.demo_content import DEMO_TICKETS, DEMO_TREE, DEMO_USERS, PATH_SEPARATOR, DemoNode, DemoTicket, Step
+from devtools.demo_content import (
+    DEMO_TEAMS,
+    DEMO_TICKETS,
+    DEMO_TREE,
+    DEMO_USERS,
+    PATH_SEPARATOR,
+    DemoNode,
+    DemoTicket,
+    Step,
+)
 from tickets import problem_sources, services
-from tickets.models import Comment, ProblemSource, Ticket, TicketEvent
+from tickets.models import Comment, ProblemSource, Team, Ticket, TicketEvent
 
 SEED = 20250601
 
@@ -193,6 +202,18 @@ def _backdate(ticket: Ticket, step_ends: list[datetime], times: list[datetime]) 
     )
 
 
+def teams_create(users: dict) -> int:
+    """The demo IT teams with their members, owning the demo tree's top-level nodes (nodes that are
+    missing, as in a tree that is not the demo tree, are skipped); returns how many were created."""
+    nodes = nodes_by_path()
+    for spec in DEMO_TEAMS:
+        team = Team.objects.create(name=spec.name)
+        team.members.set([users[username] for username in spec.members])
+        owned = [nodes[path].pk for path in spec.owns if path in nodes]
+        ProblemSource.objects.filter(pk__in=owned).update(team=team, assignment_rule=spec.rule)
+    return len(DEMO_TEAMS)
+
+
 def demo_tickets_exist() -> bool:
     """The marker for "tickets already loaded": a demo account has requested a ticket."""
     return Ticket.objects.filter(requester__username__in=[user.username for user in DEMO_USERS]).exists()
@@ -233,6 +254,7 @@ class DemoDataReport:
     users_created: list[str]
     nodes_created: int
     tickets_created: int
+    teams_created: int = 0
 
 
 @transaction.atomic
@@ -240,5 +262,11 @@ def load_demo_data(*, seed: int = SEED) -> DemoDataReport:
     """Create whatever part of the demo data is missing; safe to run again. All or nothing."""
     users, users_created = users_create()
     nodes_created = 0 if ProblemSource.objects.exists() else tree_create()
+    teams_created = 0 if Team.objects.exists() else teams_create(users)  # before the tickets: they are routed
     tickets_created = 0 if demo_tickets_exist() else tickets_create(users, seed=seed)
-    return DemoDataReport(users_created=users_created, nodes_created=nodes_created, tickets_created=tickets_created)
+    return DemoDataReport(
+        users_created=users_created,
+        nodes_created=nodes_created,
+        tickets_created=tickets_created,
+        teams_created=teams_created,
+    )

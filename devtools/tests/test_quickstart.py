@@ -239,3 +239,16 @@ def test_quickstart_hands_over_to_runserver_on_the_given_address(db, debug, monk
 
     assert executed == [["runserver", "127.0.0.1:8123"]]
     assert User.objects.filter(username="admin").exists()
+
+
+def test_demo_teams_own_the_top_level_nodes_and_route_the_demo_tickets(quickstarted):
+    from tickets.models import Team
+
+    teams = {team.name: team for team in Team.objects.prefetch_related("members")}
+    assert set(teams) == {"Workplace", "Network & Access", "Applications"}
+    assert all(member.is_agent for team in teams.values() for member in team.members.all())
+    routed = Ticket.objects.filter(team__isnull=False)
+    assert routed.filter(team=teams["Workplace"]).exists()
+    assert routed.filter(team=teams["Network & Access"]).exists()
+    # Every top-level node of the demo tree has a team.
+    assert routed.count() == Ticket.objects.count()
