@@ -280,3 +280,26 @@ def test_retired_teams_in_old_events_still_read_well(client, tree, employee, age
     html = client.get(ticket.get_absolute_url()).content.decode()
 
     assert "handed the ticket to the team <strong>a deleted team</strong>" in html
+
+
+# --- Query budgets --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["tickets:list", "tickets:detail", "dashboard"])
+def test_teams_and_routed_tickets_cost_the_agents_pages_no_extra_query(client, tree, employee, agent, page):
+    from tickets.tests.test_query_counts import queries_for
+
+    ticket = file(employee, tree["paper_jam"])
+    services.ticket_take(ticket=ticket, agent=agent)  # assignment events, as routing writes them
+    url = reverse(page, args=[ticket.pk]) if page == "tickets:detail" else reverse(page)
+    client.force_login(agent)
+    without_teams = queries_for(client, url)
+    workplace = Team.objects.create(name="Workplace")
+    workplace.members.set([agent])
+    network = Team.objects.create(name="Network & Access")
+    ProblemSource.objects.filter(pk=tree["hardware"].pk).update(team=workplace, assignment_rule="round_robin")
+    routing.ticket_set_team(ticket=ticket, actor=agent, team=network)
+    for number in range(5):
+        file(employee, tree["toner"], f"Routed {number}")
+
+    assert queries_for(client, url) == without_teams
