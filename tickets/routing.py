@@ -115,13 +115,12 @@ class Routing:
     assignee: object | None  # a User
 
 
-def choose_assignee(team_id: int, rule: str):
-    """The member the rule picks, under the team's row lock (the caller's transaction holds it until
-    the ticket is saved); None for rule "none" or when every member is absent."""
+def choose_assignee(team: Team, rule: str):
+    """The member the rule picks; None for rule "none" or when every member is absent. ``team`` must
+    be locked by the caller's transaction (its row is the cursor), as :func:`route_new_ticket` does."""
     if rule not in (AssignmentRule.ROUND_ROBIN, AssignmentRule.FEWEST_OPEN):
         return None
-    team = Team.objects.select_for_update().get(pk=team_id)  # the cursor row: one picker at a time
-    members = present_members(team_id)
+    members = present_members(team.pk)
     if rule == AssignmentRule.FEWEST_OPEN:
         open_tickets = (
             Ticket.objects.open()
@@ -144,7 +143,7 @@ def choose_assignee(team_id: int, rule: str):
         tied = [member for member in candidates if member.open_count == fewest]
         after = team.last_assigned_id or 0
         chosen = next((member for member in tied if member.pk > after), tied[0])
-    Team.objects.filter(pk=team_id).update(last_assigned=chosen)
+    Team.objects.filter(pk=team.pk).update(last_assigned=chosen)
     return chosen
 
 
@@ -154,7 +153,12 @@ def route_new_ticket(problem_source: ProblemSource) -> Routing:
     team_id, rule = effective_routing(problem_source)
     if team_id is None:
         return Routing(team_id=None, assignee=None)
-    return Routing(team_id=team_id, assignee=choose_assignee(team_id, rule))
+    # The team's row, locked: one picker at a time, and team_retire (which locks it too) either
+    # waits for this ticket and moves it, or has retired the team before it is read here.
+    team = Team.objects.select_for_update().filter(pk=team_id, is_active=True).first()
+    if team is None:  # retired since the node was read
+        return Routing(team_id=None, assignee=None)
+    return Routing(team_id=team.pk, assignee=choose_assignee(team, rule))
 
 
 def routing_events(ticket: Ticket, routing: Routing, *, at) -> list[TicketEvent]:

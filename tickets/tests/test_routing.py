@@ -274,3 +274,14 @@ def test_the_timeline_names_the_teams(client, tree, employee, workplace, network
     assert "handed the ticket to the team <strong>Workplace</strong>" in page
     client.force_login(employee)
     assert "handed the ticket" not in client.get(ticket.get_absolute_url()).content.decode()
+
+
+def test_a_team_retired_after_the_form_read_the_node_leaves_the_ticket_without_a_team(tree, employee, workplace):
+    set_routing(tree["hardware"], team=workplace, rule=AssignmentRule.ROUND_ROBIN)
+    node = routing.with_effective_routing(ProblemSource.objects.filter(pk=tree["paper_jam"].pk)).get()
+    routing.team_retire(team=workplace, delete=True)
+
+    ticket = file(employee, node)
+
+    assert (ticket.team, ticket.assignee) == (None, None)
+    assert not TicketEvent.objects.filter(ticket=ticket, kind=Kind.TEAM).exists()
