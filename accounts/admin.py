@@ -16,6 +16,7 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.fieldsets,
         (_("Work details (from Microsoft)"), {"fields": ["job_title", "department", "office_location"]}),
         (_("Preferences"), {"fields": ["language", "theme"]}),
+        (_("Absence (IT staff)"), {"fields": ["absent_from", "absent_until"]}),
     ]
     readonly_fields = ["last_login", "date_joined"]
 

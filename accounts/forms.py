@@ -22,7 +22,19 @@ class LoginForm(StyledFormMixin, AuthenticationForm):
 class PreferencesForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "email", "language", "theme"]
+        fields = ["first_name", "last_name", "email", "language", "theme", "absent_from", "absent_until"]
+        widgets = {
+            "absent_from": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "absent_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+        help_texts = {"absent_until": _("Automatic assignment skips you from the first to the last day.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance.is_agent:
+            # Only IT staff get tickets assigned automatically (tickets.routing).
+            del self.fields["absent_from"]
+            del self.fields["absent_until"]
 
 
 class LanguageForm(forms.Form):

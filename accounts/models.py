@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +30,9 @@ class User(AbstractUser):
     job_title = models.CharField(_("job title"), max_length=200, blank=True)
     department = models.CharField(_("department"), max_length=200, blank=True)
     office_location = models.CharField(_("office"), max_length=200, blank=True)
+    # IT staff away (holiday, sick): automatic assignment skips them from the first to the last day.
+    absent_from = models.DateField(_("absent from"), null=True, blank=True)
+    absent_until = models.DateField(_("absent until"), null=True, blank=True)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -52,3 +56,13 @@ class User(AbstractUser):
         if in_group is None:
             in_group = self.groups.filter(name=settings.IT_STAFF_GROUP).exists()
         return in_group
+
+    def clean(self):
+        super().clean()
+        if bool(self.absent_from) != bool(self.absent_until):
+            raise ValidationError(_("Give the first and the last day of the absence, or neither."))
+        if self.absent_from and self.absent_until < self.absent_from:
+            raise ValidationError({"absent_until": _("The last day lies before the first day.")})
+
+    def is_absent_on(self, day) -> bool:
+        return bool(self.absent_from and self.absent_until and self.absent_from <= day <= self.absent_until)

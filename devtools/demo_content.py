@@ -522,3 +522,22 @@ DEMO_TICKETS: tuple[DemoTicket, ...] = (
 )  # fmt: skip
 
 # How long after the previous step each kind of step happens, in minutes (from, to).
+
+
+@dataclass(frozen=True)
+class DemoTeam:
+    """An IT team of the demo: its members (usernames), the top-level nodes it owns (English paths)
+    and their assignment rule (tickets.models.AssignmentRule values)."""
+
+    name: str
+    members: tuple[str, ...]
+    owns: tuple[str, ...]
+    rule: str
+
+
+DEMO_TEAMS: tuple[DemoTeam, ...] = (
+    DemoTeam("Workplace", ("agent", "lena"), ("Hardware", "Phones", "Other / not sure"), "round_robin"),
+    DemoTeam("Network & Access", ("mehmet", "agent"), ("Network", "Accounts & access"), "fewest_open"),
+    # No rule: Applications' tickets wait in the team queue until someone takes them.
+    DemoTeam("Applications", ("lena", "mehmet"), ("Software",), "none"),
+)

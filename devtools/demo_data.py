@@ -24,9 +24,18 @@ from django.utils import timezone
 
 from accounts.roles import it_staff_group
 from devtools import demo_self_help
-from devtools.demo_content import DEMO_TICKETS, DEMO_TREE, DEMO_USERS, PATH_SEPARATOR, DemoNode, DemoTicket, Step
+from devtools.demo_content import (
+    DEMO_TEAMS,
+    DEMO_TICKETS,
+    DEMO_TREE,
+    DEMO_USERS,
+    PATH_SEPARATOR,
+    DemoNode,
+    DemoTicket,
+    Step,
+)
 from tickets import problem_sources, services
-from tickets.models import Comment, ProblemSource, Ticket, TicketEvent
+from tickets.models import Comment, ProblemSource, Team, Ticket, TicketEvent
 
 SEED = 20250601
 
@@ -194,6 +203,18 @@ def _backdate(ticket: Ticket, step_ends: list[datetime], times: list[datetime]) 
     )
 
 
+def teams_create(users: dict) -> int:
+    """The demo IT teams with their members, owning the demo tree's top-level nodes (nodes that are
+    missing, as in a tree that is not the demo tree, are skipped); returns how many were created."""
+    nodes = nodes_by_path()
+    for spec in DEMO_TEAMS:
+        team = Team.objects.create(name=spec.name)
+        team.members.set([users[username] for username in spec.members])
+        owned = [nodes[path].pk for path in spec.owns if path in nodes]
+        ProblemSource.objects.filter(pk__in=owned).update(team=team, assignment_rule=spec.rule)
+    return len(DEMO_TEAMS)
+
+
 def demo_tickets_exist() -> bool:
     """The marker for "tickets already loaded": a demo account has requested a ticket."""
     return Ticket.objects.filter(requester__username__in=[user.username for user in DEMO_USERS]).exists()
@@ -238,7 +259,7 @@ DEMO_PREFERENCES = {
 }
 
 
-def teams_demo_create(users: dict) -> int:
+def bot_channels_create(users: dict) -> int:
     """The bot in a demo IT team with its Support channel chosen as the IT channel (shown on
     /teams/setup/ and in the admin), and a demo agent's combined notification choices; only where
     there is no channel yet. Returns how many channels were created."""
@@ -273,6 +294,7 @@ class DemoDataReport:
     users_created: list[str]
     nodes_created: int
     tickets_created: int
+    teams_created: int = 0
 
 
 @transaction.atomic
@@ -280,10 +302,16 @@ def load_demo_data(*, seed: int = SEED) -> DemoDataReport:
     """Create whatever part of the demo data is missing; safe to run again. All or nothing."""
     users, users_created = users_create()
     nodes_created = 0 if ProblemSource.objects.exists() else tree_create()
-    teams_demo_create(users)
+    bot_channels_create(users)
+    teams_created = 0 if Team.objects.exists() else teams_create(users)  # before the tickets: they are routed
     tickets_created = 0 if demo_tickets_exist() else tickets_create(users, seed=seed)
     # Self-help articles, "That solved it" counts and ratings (devtools.demo_self_help).
     demo_self_help.articles_create(nodes_by_path(), users["agent"])
     demo_self_help.deflections_create(nodes_by_path())
     demo_self_help.ratings_create()
-    return DemoDataReport(users_created=users_created, nodes_created=nodes_created, tickets_created=tickets_created)
+    return DemoDataReport(
+        users_created=users_created,
+        nodes_created=nodes_created,
+        tickets_created=tickets_created,
+        teams_created=teams_created,
+    )

@@ -6,6 +6,7 @@ Notification row per recipient and channel plus one delivery task per row; worke
 The rules:
 - IT staff hear of new tickets (and the Teams channel webhook, when configured, gets a card).
 - The assignee hears that a ticket was assigned to them, and of the requester's comments.
+- When an agent hands a ticket to an IT team, the team's present members hear of it (as "assigned").
 - The requester hears of public replies, and of status changes to waiting, resolved and closed.
 - Internal notes and other internal events reach IT staff only; never the requester.
 - Nobody hears of their own action; inactive people hear nothing.
@@ -107,6 +108,11 @@ def _audiences(event: TicketEvent, ticket: Ticket) -> list[_Audience]:
         if event.actor_id == ticket.requester_id:
             return [_Audience(event, activity_types.TICKET_COMMENT.type, [ticket.assignee] if ticket.assignee else [])]
         return [_Audience(event, activity_types.TICKET_REPLY.type, [ticket.requester])]
+    if event.kind == Kind.TEAM and event.actor_id and ticket.team_id and str(ticket.team_id) == event.new_value:
+        # An agent handed the ticket to a team: its present members hear of it as of an assignment.
+        from tickets.routing import team_members_to_notify
+
+        return [_Audience(event, activity_types.TICKET_ASSIGNED.type, team_members_to_notify(ticket))]
     if event.kind == Kind.STATUS and event.new_value in STATUSES_THE_REQUESTER_HEARS_OF:
         return [_Audience(event, activity_types.TICKET_STATUS.type, [ticket.requester])]
     return []

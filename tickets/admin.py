@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import DraggableMPTTAdmin
 
+from accounts.roles import agents
+from tickets import routing
 from tickets.models import (
+    AssignmentRule,
     Attachment,
     Comment,
     InboundMail,
@@ -10,6 +13,7 @@ from tickets.models import (
     ProblemSource,
     SavedTicketFilter,
     SelfHelpArticle,
+    Team,
     Ticket,
     TicketEvent,
     TicketRating,
@@ -21,12 +25,72 @@ from tickets.problem_sources import tree_write_lock
 class ProblemSourceAdmin(DraggableMPTTAdmin):
     """Drag-and-drop tree editing; every write runs under the tree write lock."""
 
-    list_display = ["tree_actions", "indented_title", "name_de", "icon", "is_active", "is_selectable"]
+    list_display = [
+        "tree_actions",
+        "indented_title",
+        "name_de",
+        "icon",
+        "is_active",
+        "is_selectable",
+        "effective_team",
+        "effective_rule",
+    ]
     list_display_links = ["indented_title"]
-    list_filter = ["is_active", "is_selectable"]
+    list_filter = ["is_active", "is_selectable", "team"]
     search_fields = ["name_en", "name_de"]
-    fields = ["parent", "name_en", "name_de", "help_text_en", "help_text_de", "icon", "is_active", "is_selectable"]
+    fields = [
+        "parent",
+        "name_en",
+        "name_de",
+        "help_text_en",
+        "help_text_de",
+        "icon",
+        "is_active",
+        "is_selectable",
+        "team",
+        "assignment_rule",
+        "effective_team",
+        "effective_rule",
+    ]
+    readonly_fields = ["effective_team", "effective_rule"]
     mptt_level_indent = 24
+
+    def get_queryset(self, request):
+        # The effective team and rule of every row and the nodes they come from, in the list's one query.
+        return routing.with_routing_origin(super().get_queryset(request))
+
+    @staticmethod
+    def _origin(node, value: str, from_id, from_en, from_de) -> str:
+        if from_id is None:
+            return value
+        if from_id == node.pk:
+            return _("%(value)s (set here)") % {"value": value}
+        source = ProblemSource.localised(from_en or "", from_de or "")
+        return _("%(value)s (from %(node)s)") % {"value": value, "node": source}
+
+    def _annotated(self, node):
+        if node is None or node.pk is None:
+            return None
+        if not hasattr(node, "team_from_id"):  # the change form's object
+            node = routing.with_routing_origin(ProblemSource.objects.filter(pk=node.pk)).get()
+        return node
+
+    @admin.display(description=_("effective team"))
+    def effective_team(self, node) -> str:
+        node = self._annotated(node)
+        if node is None:
+            return "—"
+        if node.effective_team_id is None:
+            return _("none: tickets wait for any IT staff")
+        return self._origin(node, node.effective_team_name, node.team_from_id, node.team_from_en, node.team_from_de)
+
+    @admin.display(description=_("effective assignment rule"))
+    def effective_rule(self, node) -> str:
+        node = self._annotated(node)
+        if node is None:
+            return "—"
+        label = AssignmentRule(node.effective_rule or AssignmentRule.NONE).label
+        return self._origin(node, label, node.rule_from_id, node.rule_from_en, node.rule_from_de)
 
     def indented_title(self, item):
         return super().indented_title(item)
@@ -63,15 +127,26 @@ class TicketAdmin(admin.ModelAdmin):
     """For looking things up and deleting; tickets are worked on the site, where every change is
     recorded as an event. Editing here would bypass the timeline, so the admin is read-only."""
 
-    list_display = ["pk", "title", "status", "priority", "requester", "assignee", "problem_source", "created_at"]
-    list_filter = ["status", "priority"]
+    list_display = [
+        "pk",
+        "title",
+        "status",
+        "priority",
+        "requester",
+        "assignee",
+        "team",
+        "problem_source",
+        "created_at",
+    ]
+    list_filter = ["status", "priority", "team"]
     search_fields = ["title", "requester__username", "requester__email"]
-    list_select_related = ["requester", "assignee", "problem_source"]
+    list_select_related = ["requester", "assignee", "team", "problem_source"]
     fields = [
         "title",
         "description",
         "requester",
         "assignee",
+        "team",
         "problem_source",
         "status",
         "priority",
@@ -201,3 +276,44 @@ class TicketRatingAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    """IT teams. Deleting or deactivating one never loses tickets: tickets.routing.team_retire moves
+    them to the team of their tree's root first, each with an event."""
+
+    list_display = ["name", "is_active", "member_names", "last_assigned"]
+    list_filter = ["is_active"]
+    search_fields = ["name"]
+    fields = ["name", "members", "is_active"]
+    filter_horizontal = ["members"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("last_assigned").prefetch_related("members")
+
+    @admin.display(description=_("members"))
+    def member_names(self, team) -> str:
+        return ", ".join(member.display_name for member in team.members.all())
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "members":
+            kwargs["queryset"] = agents()  # IT staff only
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        retiring = change and "is_active" in form.changed_data and not obj.is_active
+        if retiring:
+            obj.is_active = True  # team_retire deactivates it after moving its tickets
+        super().save_model(request, obj, form, change)
+        if retiring:
+            moved = routing.team_retire(team=obj, actor=request.user)
+            obj.is_active = False
+            self.message_user(request, _("%(count)d tickets went to the team of their tree's root.") % {"count": moved})
+
+    def delete_model(self, request, obj):
+        routing.team_retire(team=obj, actor=request.user, delete=True)
+
+    def delete_queryset(self, request, queryset):
+        for team in queryset:
+            routing.team_retire(team=team, actor=request.user, delete=True)

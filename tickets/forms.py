@@ -14,9 +14,9 @@ from django.utils.translation import ngettext
 from accounts.backends import users_with_roles
 from accounts.roles import agent_names
 from core.forms import StyledFormMixin
-from tickets import analysis, problem_sources
+from tickets import analysis, problem_sources, routing
 from tickets.attachments import ALLOWED_EXTENSIONS, CheckedFile, check_upload
-from tickets.models import ProblemSource, SavedTicketFilter, Ticket
+from tickets.models import ProblemSource, SavedTicketFilter, Team, Ticket
 from tickets.search import search_terms
 from tickets.widgets import ProblemSourceSearchInput
 
@@ -78,8 +78,9 @@ class AttachmentsField(forms.FileField):
 
 class TicketCreateForm(StyledFormMixin, forms.Form):
     problem_source = forms.ModelChoiceField(
-        # Annotated so that checking the choice (clean_problem_source) needs no further query.
-        queryset=ProblemSource.objects.with_active_children().with_inactive_ancestor(),
+        # Annotated so that checking the choice (clean_problem_source) and routing the ticket
+        # (tickets.routing) need no further query.
+        queryset=routing.with_effective_routing(ProblemSource.objects.with_active_children().with_inactive_ancestor()),
         widget=forms.HiddenInput,
         error_messages={
             "required": _("Please choose a problem source first."),
@@ -223,6 +224,7 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
         help_text=_("Includes everything below it."),
     )
     assignee = forms.ChoiceField(label=_("Responsible"), required=False)
+    team = forms.ChoiceField(label=_("IT team"), required=False)
     requester = forms.CharField(label=_("Requester"), required=False, max_length=150)
     created_from = forms.DateField(
         label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -266,16 +268,20 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
 
     MORE_FILTERS = ("resolved_from", "resolved_to", "responded", "reopened", "filed_on", "resolution")
     """Shown folded on the list; the analysis page's figures link to them."""
-    AGENT_ONLY = ("assignee", "requester", *MORE_FILTERS)
+    AGENT_ONLY = ("assignee", "team", "requester", *MORE_FILTERS)
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, teams=None, **kwargs):
+        """``teams``: a callable giving the active teams as (id, name), when the page has them
+        (tickets.sidebar); else they are read when needed."""
         super().__init__(*args, **kwargs)
         self.user = user
         self._assignee_choices = None
+        self._teams = teams or (lambda: list(Team.objects.filter(is_active=True).values_list("pk", "name")))
         if user.is_agent:
             # A callable: the agents are read when the form is drawn (not when the list's cached
             # filters are shown) or an agent's id is checked.
             self.fields["assignee"].choices = self.assignee_choices
+            self.fields["team"].choices = self.team_choices
         else:
             for name in self.AGENT_ONLY:
                 del self.fields[name]
@@ -290,6 +296,14 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
                 *[(str(pk), name) for pk, name in agent_names()],
             ]
         return self._assignee_choices
+
+    def team_choices(self) -> list[tuple[str, str]]:
+        return [
+            ("", _("Any")),
+            ("mine", _("My teams")),
+            ("none", _("No team")),
+            *[(str(pk), name) for pk, name in self._teams()],
+        ]
 
     def clean(self):
         cleaned = super().clean()
@@ -341,6 +355,13 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
             tickets = tickets.filter(assignee__isnull=True)
         elif assignee:
             tickets = tickets.filter(assignee_id=int(assignee))
+        team = data.get("team")
+        if team == "mine":
+            tickets = tickets.filter(team__in=Team.objects.filter(members=self.user).values("pk"))
+        elif team == "none":
+            tickets = tickets.filter(team__isnull=True)
+        elif team:
+            tickets = tickets.filter(team_id=int(team))
         requester = data.get("requester")
         if requester:
             tickets = tickets.filter(
@@ -523,3 +544,23 @@ class RatingForm(StyledFormMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     reopen = forms.BooleanField(label=_("Reopen the ticket"), required=False)
+
+
+class TicketTeamForm(StyledFormMixin, forms.Form):
+    """Hand a ticket to another IT team (tickets.routing.ticket_set_team)."""
+
+    team = forms.ChoiceField(label=_("IT team"), required=False)
+
+    def __init__(self, *args, teams, **kwargs):
+        """``teams``: a callable giving the active teams as (id, name), read when the form is drawn."""
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = lambda: [("", _("No team")), *[(str(pk), name) for pk, name in teams()]]
+
+    def clean_team(self) -> Team | None:
+        chosen = self.cleaned_data["team"]
+        if not chosen:
+            return None
+        team = Team.objects.filter(pk=int(chosen), is_active=True).first()
+        if team is None:
+            raise ValidationError(_("That team no longer takes tickets. Please choose another one."))
+        return team

@@ -34,6 +34,14 @@ class ProblemSourceQuerySet(TreeQuerySet):
         return self.annotate(has_inactive_ancestor=Exists(retired_above))
 
 
+class AssignmentRule(models.TextChoices):
+    """How a new ticket gets a responsible team member (tickets.routing)."""
+
+    NONE = "none", _("None: the ticket waits in the team queue")
+    ROUND_ROBIN = "round_robin", _("Round robin")
+    FEWEST_OPEN = "fewest_open", _("Fewest open tickets")
+
+
 class ProblemSource(MPTTModel):
     """A node of the tree employees drill down to say what their problem is about.
 
@@ -67,6 +75,24 @@ class ProblemSource(MPTTModel):
         _("selectable"),
         default=False,
         help_text=_("Lets employees file a ticket here although the node has children (for 'Other / not sure')."),
+    )
+
+    # Routing (tickets.routing): empty means "as the parent node says"; children inherit both.
+    team = models.ForeignKey(
+        "Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="problem_sources",
+        verbose_name=_("IT team"),
+        help_text=_("Owns the tickets filed here and below. Empty: the team of the parent node."),
+    )
+    assignment_rule = models.CharField(
+        _("assignment rule"),
+        max_length=16,
+        blank=True,
+        choices=[("", _("As the parent node")), *AssignmentRule.choices],
+        help_text=_("How new tickets here and below get a responsible team member."),
     )
 
     objects = ProblemSourceQuerySet.as_manager()
@@ -190,6 +216,15 @@ class Ticket(models.Model):
     reopened_count = models.PositiveIntegerField(_("times reopened"), default=0, editable=False)
     # Filed from an e-mail to the help-desk mailbox (tickets.mail_intake): shown as "via e-mail".
     via_email = models.BooleanField(_("via e-mail"), default=False, editable=False)
+    # The IT team whose queue holds the ticket: set when it is filed (tickets.routing), changed by agents.
+    team = models.ForeignKey(
+        "Team",
+        on_delete=models.SET_NULL,  # tickets.routing.team_delete re-routes them first, with events
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("IT team"),
+    )
 
     objects = TicketQuerySet.as_manager()
 
@@ -235,6 +270,12 @@ class Ticket(models.Model):
             models.Index(
                 fields=["assignee", "due_date"],
                 name="ticket_open_assignee_due",
+                condition=Q(status__in=["new", "in_progress", "waiting"]),
+            ),
+            # "My teams" queue counts in the sidebar: the open tickets of a team, from the index alone.
+            models.Index(
+                fields=["team", "assignee"],
+                name="ticket_open_team",
                 condition=Q(status__in=["new", "in_progress", "waiting"]),
             ),
         ]
@@ -396,6 +437,7 @@ class TicketEvent(models.Model):
         ATTACHMENT = "attachment", _("attachment added")
         SELF_HELP = "self_help", _("self-help read first")
         RATING = "rating", _("rated")
+        TEAM = "team", _("IT team changed")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -652,3 +694,42 @@ class TicketRating(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.ticket_id}: {'+' if self.is_positive else '-'}"
+
+
+class Team(models.Model):
+    """An IT team: it owns problem sources (inherited down the tree) and works their tickets.
+
+    The row is also the team's round-robin cursor: ``tickets.routing`` locks it (select_for_update)
+    while it picks the next member, so tickets filed at the same moment go to different people.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="it_teams",
+        verbose_name=_("members"),
+        help_text=_("IT staff who work this team's tickets."),
+    )
+    is_active = models.BooleanField(
+        _("active"),
+        default=True,
+        help_text=_("Inactive teams get no new tickets; their tickets go to the team of the tree's root."),
+    )
+    last_assigned = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("last assigned by round robin"),
+    )
+
+    class Meta:
+        verbose_name = _("IT team")
+        verbose_name_plural = _("IT teams")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -122,6 +122,7 @@ class TicketRow:
     due: str  # short; "" for none
     updated: str  # short
     updated_full: str
+    team: str = ""  # the IT team's name; "" for none
 
 
 TICKET_COLUMNS = (
@@ -139,6 +140,7 @@ TICKET_COLUMNS = (
     "assignee__first_name",
     "assignee__last_name",
     "assignee__username",
+    "team__name",
 )
 
 
@@ -149,7 +151,9 @@ def ticket_rows(tickets: QuerySet) -> list[TicketRow]:
     dates = DateText()
     german = (get_language() or "en").startswith("de")
     rows = []
-    for pk, title, status, priority, due, updated, name_en, name_de, *people in tickets.values_list(*TICKET_COLUMNS):
+    for pk, title, status, priority, due, updated, name_en, name_de, *people, team in tickets.values_list(
+        *TICKET_COLUMNS
+    ):
         rows.append(
             TicketRow(
                 pk=pk,
@@ -164,6 +168,7 @@ def ticket_rows(tickets: QuerySet) -> list[TicketRow]:
                 due=dates(due, "SHORT_DATE_FORMAT") if due else "",
                 updated=dates(updated, "SHORT_DATETIME_FORMAT"),
                 updated_full=dates(updated, "DATETIME_FORMAT"),
+                team=team or "",
             )
         )
     return rows

@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from teams_app.notifications import notify
+from tickets import routing
 from tickets.attachments import CheckedFile
 from tickets.models import Attachment, Comment, ProblemSource, Ticket, TicketEvent
 from tickets.self_help import self_help_event
@@ -87,7 +88,10 @@ def ticket_create(
 ) -> Ticket:
     """File a ticket. ``self_help_article``: the article the requester read first (tickets.self_help)."""
     now = timezone.now()
+    routed = routing.route_new_ticket(problem_source)  # the node's team, and a member by its rule
     ticket = Ticket.objects.create(
+        team_id=routed.team_id,
+        assignee=routed.assignee,
         via_email=via_email,
         requester=requester,
         problem_source=problem_source,
@@ -98,6 +102,7 @@ def ticket_create(
         updated_at=now,
     )
     events = [_event(ticket, requester, Kind.CREATED, new=problem_source.pk, at=now)]
+    events += routing.routing_events(ticket, routed, at=now)
     events += _attach(ticket, requester, files, at=now)
     if self_help_article is not None:
         events.append(self_help_event(ticket, requester, self_help_article, at=now))

@@ -9,6 +9,7 @@ ticket, and a template include per event cost more than everything else on it.
 from datetime import date
 
 from django.contrib.auth import get_user_model
+from django.db.models import Value
 from django.template.defaultfilters import filesizeformat
 from django.utils.formats import date_format
 from django.utils.html import conditional_escape, escape
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tickets.markdown import render_markdown
-from tickets.models import ProblemSource, Ticket, TicketEvent
+from tickets.models import ProblemSource, Team, Ticket, TicketEvent
 
 Kind = TicketEvent.Kind
 
@@ -49,7 +50,7 @@ def label_events(events: list) -> list:
     The events are TicketEvents or rows with the same fields and an ``actor_name`` (tickets.rows)."""
     users = get_user_model().objects.in_bulk(_ids(events, Kind.ASSIGNMENT)) if events else {}
     source_ids = _ids(events, Kind.PROBLEM_SOURCE) | _ids(events, Kind.CREATED)
-    sources = ProblemSource.objects.in_bulk(source_ids) if source_ids else {}
+    sources, teams = _sources_and_teams(source_ids, _ids(events, Kind.TEAM))
 
     def label(kind: str, value: str) -> str:
         if kind == Kind.STATUS:
@@ -66,6 +67,10 @@ def label_events(events: list) -> list:
             return source.name if source else ""
         if kind == Kind.RATING and value:
             return _("solved") if value == "up" else _("not solved")
+        if kind == Kind.TEAM:
+            if not value:
+                return _("no team")
+            return teams.get(int(value), _("a deleted team"))
         if kind == Kind.DUE_DATE:
             return date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT") if value else _("none")
         return value
@@ -90,6 +95,24 @@ def label_events(events: list) -> list:
     return events
 
 
+def _sources_and_teams(source_ids: set[int], team_ids: set[int]) -> tuple[dict, dict[int, str]]:
+    """The problem sources and the team names the events mention, in one query (a UNION when there
+    are teams), so routed tickets cost the pages no extra query."""
+    if not team_ids:
+        return (ProblemSource.objects.in_bulk(source_ids) if source_ids else {}), {}
+    nodes = ProblemSource.objects.filter(pk__in=source_ids).order_by()
+    names = Team.objects.filter(pk__in=team_ids).order_by()
+    nodes = nodes.values_list(Value("s"), "pk", "name_en", "name_de")
+    names = names.values_list(Value("t"), "pk", "name", "name")
+    sources, teams = {}, {}
+    for kind, pk, name_en, name_de in nodes.union(names, all=True):
+        if kind == "s":
+            sources[pk] = ProblemSource(pk=pk, name_en=name_en, name_de=name_de)
+        else:
+            teams[pk] = name_en
+    return sources, teams
+
+
 # Bootstrap Icons name and colour of each kind of event.
 ICONS = {
     Kind.CREATED: "bi-flag text-bg-primary",
@@ -102,6 +125,7 @@ ICONS = {
     Kind.INTERNAL_NOTE: "bi-lock-fill text-bg-warning",
     Kind.SELF_HELP: "bi-lightbulb text-bg-info",
     Kind.RATING: "bi-hand-thumbs-up text-bg-success",
+    Kind.TEAM: "bi-people text-bg-info",
 }
 DEFAULT_ICON = "bi-paperclip text-bg-secondary"
 
@@ -131,6 +155,10 @@ SENTENCES = {
         "<strong>%(actor)s</strong> read the self-help article <em>%(name)s</em> first and still needed help"
     ),
     Kind.RATING: gettext_lazy("<strong>%(actor)s</strong> rated the solution: <strong>%(new)s</strong>"),
+    Kind.TEAM: (
+        gettext_lazy("<strong>%(actor)s</strong> handed the ticket to the team <strong>%(new)s</strong>"),
+        gettext_lazy("<strong>%(actor)s</strong> took the ticket out of the team %(old)s"),
+    ),
 }
 
 

@@ -7,6 +7,7 @@ from tickets import (
     saved_list_views,
     self_help_views,
     source_views,
+    team_views,
     views,
 )
 
@@ -39,4 +40,5 @@ urlpatterns = [
     path("analysis/satisfaction/", analysis_views.satisfaction_page, name="satisfaction"),
     path("<int:pk>/rate/", rating_views.ticket_rate, name="rate"),
     path("rate/<str:token>/", rating_views.rate_by_link, name="rate_link"),
+    path("<int:pk>/team/", team_views.ticket_set_team, name="set_team"),
 ]

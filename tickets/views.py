@@ -26,6 +26,7 @@ from tickets.forms import (
 )
 from tickets.models import Attachment, ProblemSource, Ticket, TicketEvent, TicketStatusCount
 from tickets.rows import history_rows, ticket_rows, ticket_rows_by_id, timeline_rows
+from tickets.sidebar import agent_sidebar
 from tickets.timeline import label_events
 from tickets.widgets import ProblemSourceSearchInput, node_path
 
@@ -47,7 +48,7 @@ def agent_required(view):
 
 
 def _visible_ticket(request, pk: int) -> Ticket:
-    tickets = Ticket.objects.visible_to(request.user).select_related("requester", "assignee", "problem_source")
+    tickets = Ticket.objects.visible_to(request.user).select_related("requester", "assignee", "problem_source", "team")
     return get_object_or_404(tickets, pk=pk)
 
 
@@ -127,7 +128,8 @@ def _agent_counters(user) -> dict[str, int]:
 def filtered_tickets(request) -> tuple[TicketFilterForm, QuerySet]:
     """The list's filter form and the tickets it selects, in the list's order, from those the user
     may see. The list and its CSV export both use this, so they always agree (SECURITY.md C5)."""
-    form = TicketFilterForm(request.GET or None, user=request.user)
+    teams = (lambda: agent_sidebar(request).team_choices()) if request.user.is_agent else None
+    form = TicketFilterForm(request.GET or None, user=request.user, teams=teams)
     if form.is_bound:
         form.is_valid()  # errors are shown; valid fields still filter
     tickets = form.filter(Ticket.objects.visible_to(request.user)).with_status_rank().order_by(*form.ordering())
@@ -347,6 +349,9 @@ def _detail_context(request, ticket: Ticket, **forms) -> dict:
         chosen = request.GET.get("problem_source", "")
         if "update_form" not in forms and chosen.isdecimal():  # sent back by the tree browser (no JS)
             context["update_form"].initial["problem_source"] = int(chosen)
+        from tickets.team_views import team_form
+
+        context["team_form"] = forms.get("team_form") or team_form(request, ticket)
     return context
 
 

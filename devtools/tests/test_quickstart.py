@@ -249,3 +249,16 @@ def test_demo_data_shows_the_bots_it_channel_and_combined_notification_choices(q
     assert NotificationPreference.objects.get(user__username="agent", kind="ticketCreated").channel == "chat+email"
     demo_data.load_demo_data()
     assert BotChannel.objects.count() == 2  # loaded once
+
+
+def test_demo_teams_own_the_top_level_nodes_and_route_the_demo_tickets(quickstarted):
+    from tickets.models import Team
+
+    teams = {team.name: team for team in Team.objects.prefetch_related("members")}
+    assert set(teams) == {"Workplace", "Network & Access", "Applications"}
+    assert all(member.is_agent for team in teams.values() for member in team.members.all())
+    routed = Ticket.objects.filter(team__isnull=False)
+    assert routed.filter(team=teams["Workplace"]).exists()
+    assert routed.filter(team=teams["Network & Access"]).exists()
+    # Every top-level node of the demo tree has a team.
+    assert routed.count() == Ticket.objects.count()

@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 
 from tickets import rows, timeline
 from tickets.markdown import render_markdown
-from tickets.models import SavedTicketFilter
+from tickets.sidebar import AgentSidebar, agent_sidebar
 
 register = template.Library()
 
@@ -67,11 +67,8 @@ def percent(fraction: float | None, decimals: int = 0) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def saved_ticket_lists(context, limit: int = 15) -> dict:
-    """The sidebar's saved lists for an agent (own and shared with IT staff), in one query.
-
-    Only the layout calls this, and only for agents. Returns {"lists": […], "more": bool}.
-    """
-    user = context["request"].user
-    rows = list(SavedTicketFilter.objects.visible_to(user).select_related("owner")[: limit + 1])
-    return {"lists": rows[:limit], "more": len(rows) > limit}
+def saved_ticket_lists(context) -> AgentSidebar:
+    """The sidebar's saved lists for an agent (own and shared with IT staff) and the IT teams' queues,
+    in one query (tickets.sidebar). Only the layout calls this, and only for agents.
+    Has ``lists``, ``more`` and ``my_teams``."""
+    return agent_sidebar(context["request"])

@@ -39,7 +39,8 @@ class Command(BaseCommand):
 
         report = demo_data.load_demo_data()
         self.stdout.write(
-            f"Demo data: {len(report.users_created)} accounts, {report.nodes_created} problem sources and "
+            f"Demo data: {len(report.users_created)} accounts, {report.nodes_created} problem sources, "
+            f"{report.teams_created} IT teams and "
             f"{report.tickets_created} tickets created (existing data is left as it is)."
         )
         self.stdout.write("Sign in with:")
