@@ -22,6 +22,7 @@ transaction. The policy and its calendar must be loaded with the ticket (``_lock
 
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from tickets.business_time import add_business_time, business_time_between
@@ -175,3 +176,26 @@ def time_left(ticket: Ticket, *, now=None) -> timedelta | None:
     due = ticket.first_response_due_at if pending[0] == "first_response" else ticket.resolution_due_at
     calendar = ticket.sla_policy.calendar.working_calendar
     return business_time_between(calendar, ticket.sla_paused_at or now or timezone.now(), due)
+
+
+@transaction.atomic
+def recompute_open_tickets(*, calendar=None, policy=None) -> int:
+    """After a business calendar or an SLA policy changed: the open tickets under it get their due
+    times anew (finished tickets keep the record of how they did). Returns how many changed.
+
+    Run by the admin when it saves a calendar or policy; a configuration change, rare, so one pass
+    over the affected open tickets under row locks is fine.
+    """
+    tickets = Ticket.objects.open().select_for_update(of=("self",)).select_related("sla_policy__calendar")
+    if calendar is not None:
+        tickets = tickets.filter(sla_policy__calendar=calendar)
+    if policy is not None:
+        tickets = tickets.filter(sla_policy=policy)
+    changed = []
+    for ticket in tickets.order_by("pk"):
+        before = [getattr(ticket, name) for name in SLA_FIELDS[1:]]
+        recompute(ticket)
+        if [getattr(ticket, name) for name in SLA_FIELDS[1:]] != before:
+            changed.append(ticket)
+    Ticket.objects.bulk_update(changed, SLA_FIELDS[1:], batch_size=500)
+    return len(changed)
