@@ -1,18 +1,23 @@
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import DraggableMPTTAdmin
 
 from tickets.models import (
     Attachment,
+    BusinessCalendar,
     Comment,
     InboundMail,
     MailboxConnection,
     ProblemSource,
     SavedTicketFilter,
+    SlaPolicy,
     Ticket,
     TicketEvent,
 )
-from tickets.problem_sources import tree_write_lock
+from tickets.problem_sources import sla_policy_origin, tree_write_lock
+from tickets.sla import recompute_open_tickets
+from tickets.sla_models import WEEKDAYS
 
 
 @admin.register(ProblemSource)
@@ -23,8 +28,39 @@ class ProblemSourceAdmin(DraggableMPTTAdmin):
     list_display_links = ["indented_title"]
     list_filter = ["is_active", "is_selectable"]
     search_fields = ["name_en", "name_de"]
-    fields = ["parent", "name_en", "name_de", "help_text_en", "help_text_de", "icon", "is_active", "is_selectable"]
+    fields = [
+        "parent",
+        "name_en",
+        "name_de",
+        "help_text_en",
+        "help_text_de",
+        "icon",
+        "is_active",
+        "is_selectable",
+        "sla_policy",
+        "effective_sla_policy_display",
+    ]
+    readonly_fields = ["effective_sla_policy_display"]
+    list_select_related = ["effective_sla_policy"]
     mptt_level_indent = 24
+
+    def get_list_display(self, request):
+        return [*super().get_list_display(request), "effective_sla_policy_display"]
+
+    @admin.display(description=_("SLA policy in force"))
+    def effective_sla_policy_display(self, item):
+        """The node's own policy, or the inherited one and the node it comes from (one query on the form)."""
+        if item is None or item.pk is None:
+            return _("Set when saved: the node's own policy, else the nearest one above.")
+        if item.sla_policy_id:
+            return _("%(policy)s (set here)") % {"policy": item.sla_policy}
+        if item.effective_sla_policy is None:
+            return _("None (no node above sets one)")
+        origin = sla_policy_origin(item)
+        return _("%(policy)s (inherited from %(node)s)") % {
+            "policy": item.effective_sla_policy,
+            "node": origin if origin is not None else "?",
+        }
 
     def indented_title(self, item):
         return super().indented_title(item)
@@ -78,6 +114,11 @@ class TicketAdmin(admin.ModelAdmin):
         "updated_at",
         "resolved_at",
         "closed_at",
+        "first_response_at",
+        "sla_policy",
+        "first_response_due_at",
+        "resolution_due_at",
+        "sla_paused_at",
     ]
     readonly_fields = fields
     inlines = [CommentInline]
@@ -165,3 +206,69 @@ class InboundMailAdmin(admin.ModelAdmin):
             status=InboundMail.Status.PENDING, attempts=0, processed_at=None
         )
         self.message_user(request, _("%(count)d e-mails will be read again on the next run.") % {"count": count})
+
+
+# --- Service levels -------------------------------------------------------------------------------
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    """Saving recomputes the due times of the open tickets whose policy uses the calendar."""
+
+    list_display = ["name", "time_zone", "holiday_country", "holiday_subdivision", "working_hours"]
+    search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name", "time_zone"]}),
+        (
+            _("Working hours"),
+            {
+                "fields": [(f"{day}_start", f"{day}_end") for day, _label in WEEKDAYS],
+                "description": _(
+                    "Leave both times empty for a day off. An end before the start runs past midnight "
+                    "(22:00 to 06:00 is a night shift)."
+                ),
+            },
+        ),
+        (_("Days off"), {"fields": ["holiday_country", "holiday_subdivision", "closure_days"]}),
+    ]
+
+    @admin.display(description=_("Working hours"))
+    def working_hours(self, calendar):
+        return ", ".join(
+            f"{str(WEEKDAYS[day][1])[:2]} {start:%H:%M}–{end:%H:%M}"
+            for day, (start, end) in calendar.weekday_hours().items()
+        )
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+        if change:
+            count = recompute_open_tickets(calendar=obj)
+            self.message_user(request, _("Due times of %(count)d open tickets recomputed.") % {"count": count})
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    """Saving recomputes the due times of the open tickets under the policy."""
+
+    list_display = ["name", "calendar", "first_response_high", "first_response_normal", "resolution_normal"]
+    list_select_related = ["calendar"]
+    search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name", "calendar"]}),
+        (
+            _("First response (business minutes)"),
+            {"fields": [("first_response_high", "first_response_normal", "first_response_low")]},
+        ),
+        (
+            _("Resolution (business minutes)"),
+            {"fields": [("resolution_high", "resolution_normal", "resolution_low")]},
+        ),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+        if change:
+            count = recompute_open_tickets(policy=obj)
+            self.message_user(request, _("Due times of %(count)d open tickets recomputed.") % {"count": count})
