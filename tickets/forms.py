@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.http import QueryDict
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -17,6 +18,7 @@ from core.forms import StyledFormMixin
 from tickets import analysis, problem_sources
 from tickets.attachments import ALLOWED_EXTENSIONS, CheckedFile, check_upload
 from tickets.models import ProblemSource, SavedTicketFilter, Ticket
+from tickets.rows import SLA_SOON
 from tickets.search import search_terms
 from tickets.widgets import ProblemSourceSearchInput
 
@@ -179,6 +181,14 @@ class TicketUpdateForm(StyledFormMixin, forms.Form):
         return users_with_roles().get(pk=int(chosen)) if chosen else None
 
 
+def sla_due(state: str) -> Q:
+    """The list's service-level filters on the stored, indexed ``sla_due_at`` (see tickets.sla)."""
+    now = timezone.now()
+    if state == "breached":
+        return Q(sla_due_at__lt=now)
+    return Q(sla_due_at__gte=now, sla_due_at__lt=now + SLA_SOON)
+
+
 class TicketFilterForm(StyledFormMixin, forms.Form):
     """The ticket list's filters, all in the URL. Every value is validated against an allow-list."""
 
@@ -192,6 +202,7 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
         "due": (F("due_date").asc(nulls_last=True), "-created_at", "-pk"),
         "status": ("status_rank", "-created_at", "-pk"),
         "title": ("title", "pk"),
+        "sla": (F("sla_due_at").asc(nulls_last=True), "pk"),
     }
     SORT_CHOICES = [
         ("-created", _("Newest first")),
@@ -202,6 +213,7 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
         ("due", _("Due date")),
         ("status", _("Status")),
         ("title", _("Title")),
+        ("sla", _("Due next (service level)")),
     ]
     PAGE_SIZES = [25, 50, 100]
 
@@ -256,6 +268,11 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
         required=False,
         choices=[("", _("Any")), *[(b.key, b.label) for b in analysis.RESOLUTION_BINS]],
     )
+    sla = forms.ChoiceField(
+        label=_("Service level"),
+        required=False,
+        choices=[("", _("Any")), ("breached", _("Breached")), ("soon", _("Due within 2 hours"))],
+    )
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
     per_page = forms.TypedChoiceField(
         label=_("Per page"), required=False, coerce=int, choices=[(size, size) for size in PAGE_SIZES], empty_value=25
@@ -263,7 +280,7 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
 
     MORE_FILTERS = ("resolved_from", "resolved_to", "responded", "reopened", "filed_on", "resolution")
     """Shown folded on the list; the analysis page's figures link to them."""
-    AGENT_ONLY = ("assignee", "requester", *MORE_FILTERS)
+    AGENT_ONLY = ("assignee", "requester", "sla", *MORE_FILTERS)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -351,6 +368,8 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
         if data.get("created_to"):
             tickets = tickets.filter(created_at__date__lte=data["created_to"])
         tickets = self._filter_analysis(tickets, data)
+        if data.get("sla"):
+            tickets = tickets.filter(sla_due(data["sla"]))
         if data.get("q"):
             tickets = tickets.search(data["q"], user=self.user)
         return tickets

@@ -20,13 +20,16 @@ Every function here changes the ticket object only; the caller saves it (with th
 transaction. The policy and its calendar must be loaded with the ticket (``_lock`` does that).
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets.business_time import add_business_time, business_time_between
 from tickets.models import SlaPolicy, Ticket
+from tickets.sla_models import business_duration_text
 
 Status = Ticket.Status
 STOPPED_STATUSES = (Status.WAITING, Status.RESOLVED, Status.CLOSED)
@@ -199,3 +202,65 @@ def recompute_open_tickets(*, calendar=None, policy=None) -> int:
             changed.append(ticket)
     Ticket.objects.bulk_update(changed, SLA_FIELDS[1:], batch_size=500)
     return len(changed)
+
+
+# --- What people see ------------------------------------------------------------------------------
+
+
+def duration_text(amount: timedelta) -> str:
+    """A business duration as '3 h 20 min' (no sign)."""
+    minutes = int(abs(amount.total_seconds()) // 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+    if hours:
+        return _("%(hours)d h") % {"hours": hours}
+    return _("%(minutes)d min") % {"minutes": minutes}
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The service level of one ticket as the detail page shows it to IT staff."""
+
+    state: str  # "running", "soon", "breached", "paused"
+    target: str  # "first response" or "resolution", translated
+    due: object  # the due instant (None while paused)
+    text: str  # "3 h 20 min left", "overdue by 1 h", "stopped: 15 h left"
+    policy: str
+
+
+def clock(ticket: Ticket, *, now=None) -> Clock | None:
+    """None when no target is pending (no policy, none for this priority, finished)."""
+    if not ticket.is_open:
+        return None
+    pending = _pending_target(ticket)
+    if pending is None:
+        return None
+    now = now or timezone.now()
+    left = time_left(ticket, now=now)
+    target = _("first response") if pending[0] == "first_response" else _("resolution")
+    if ticket.sla_paused_at is not None:
+        state, text = (
+            "paused",
+            _("stopped while waiting for the requester: %(left)s left") % {"left": duration_text(left)},
+        )
+    elif left < timedelta(0):
+        state, text = "breached", _("overdue by %(time)s business time") % {"time": duration_text(-left)}
+    else:
+        state = "soon" if ticket.sla_due_at is not None and ticket.sla_due_at < now + timedelta(hours=2) else "running"
+        text = _("%(time)s business time left") % {"time": duration_text(left)}
+    return Clock(state=state, target=target, due=ticket.sla_due_at, text=text, policy=str(ticket.sla_policy))
+
+
+def promise(ticket: Ticket) -> str:
+    """What the requester is promised: 'IT answers within 4 business hours.' ("" for nothing)."""
+    policy = ticket.sla_policy
+    if policy is None or not ticket.is_open:
+        return ""
+    first = policy.first_response_target(ticket.priority)
+    if ticket.first_response_at is None and first is not None:
+        return _("IT answers within %(time)s.") % {"time": business_duration_text(first)}
+    resolution = policy.resolution_target(ticket.priority)
+    if resolution is not None:
+        return _("IT aims to solve this within %(time)s.") % {"time": business_duration_text(resolution)}
+    return ""
