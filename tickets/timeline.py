@@ -66,6 +66,8 @@ def label_events(events: list) -> list:
             return source.name if source else ""
         if kind == Kind.DUE_DATE:
             return date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT") if value else _("none")
+        if kind in (Kind.SLA_WARNING, Kind.SLA_BREACH):
+            return str(SLA_TARGETS.get(value, value))
         return value
 
     # A long history repeats the same few values and sentences: each is looked up once per call.
@@ -96,6 +98,8 @@ ICONS = {
     Kind.DUE_DATE: "bi-calendar-event text-bg-secondary",
     Kind.COMMENT: "bi-chat-left-text text-bg-primary",
     Kind.INTERNAL_NOTE: "bi-lock-fill text-bg-warning",
+    Kind.SLA_WARNING: "bi-stopwatch text-bg-warning",
+    Kind.SLA_BREACH: "bi-stopwatch text-bg-danger",
 }
 DEFAULT_ICON = "bi-paperclip text-bg-secondary"
 
@@ -121,7 +125,10 @@ SENTENCES = {
     Kind.COMMENT: gettext_lazy("<strong>%(actor)s</strong> replied"),
     Kind.INTERNAL_NOTE: gettext_lazy("<strong>%(actor)s</strong> wrote an internal note"),
     Kind.ATTACHMENT: gettext_lazy("<strong>%(actor)s</strong> attached <em>%(name)s</em>"),
+    Kind.SLA_WARNING: gettext_lazy("80 %% of the time for the <strong>%(new)s</strong> is used up"),
+    Kind.SLA_BREACH: gettext_lazy("The service level for the <strong>%(new)s</strong> was breached"),
 }
+SLA_TARGETS = {"first_response": gettext_lazy("first response"), "resolution": gettext_lazy("resolution")}
 
 
 def _sentence_template(kind: str, has_new_value: bool) -> str:
