@@ -189,6 +189,19 @@ def sla_due(state: str) -> Q:
     return Q(sla_due_at__gte=now, sla_due_at__lt=now + SLA_SOON)
 
 
+def sla_result(choice: str) -> Q:
+    """The analysis page's service-level figures as list filters (tickets.sla_analysis's definitions)."""
+    from tickets.sla_analysis import response_decided, response_met
+
+    if choice == "response_met":
+        return response_decided(timezone.now()) & response_met()
+    if choice == "response_missed":
+        return response_decided(timezone.now()) & ~response_met()
+    if choice == "resolution_met":
+        return Q(sla_resolution_left_seconds__gte=0)
+    return Q(sla_resolution_left_seconds__lt=0)
+
+
 class TicketFilterForm(StyledFormMixin, forms.Form):
     """The ticket list's filters, all in the URL. Every value is validated against an allow-list."""
 
@@ -273,12 +286,23 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
         required=False,
         choices=[("", _("Any")), ("breached", _("Breached")), ("soon", _("Due within 2 hours"))],
     )
+    sla_result = forms.ChoiceField(
+        label=_("Service level met"),
+        required=False,
+        choices=[
+            ("", _("Any")),
+            ("response_met", _("First response in time")),
+            ("response_missed", _("First response late")),
+            ("resolution_met", _("Resolved in time")),
+            ("resolution_missed", _("Resolved late")),
+        ],
+    )
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
     per_page = forms.TypedChoiceField(
         label=_("Per page"), required=False, coerce=int, choices=[(size, size) for size in PAGE_SIZES], empty_value=25
     )
 
-    MORE_FILTERS = ("resolved_from", "resolved_to", "responded", "reopened", "filed_on", "resolution")
+    MORE_FILTERS = ("resolved_from", "resolved_to", "responded", "reopened", "filed_on", "resolution", "sla_result")
     """Shown folded on the list; the analysis page's figures link to them."""
     AGENT_ONLY = ("assignee", "requester", "sla", *MORE_FILTERS)
 
@@ -370,6 +394,8 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
         tickets = self._filter_analysis(tickets, data)
         if data.get("sla"):
             tickets = tickets.filter(sla_due(data["sla"]))
+        if data.get("sla_result"):
+            tickets = tickets.filter(sla_result(data["sla_result"]))
         if data.get("q"):
             tickets = tickets.search(data["q"], user=self.user)
         return tickets
