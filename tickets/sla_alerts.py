@@ -11,8 +11,8 @@ So a run costs the same dozen queries for one ticket or a thousand, and a second
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
-from django.db.models.functions import Concat
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -62,7 +62,13 @@ def _due(kind: str, now):
     moment = Q(sla_warning_at__lte=now, sla_due_at__gt=now) if kind == Kind.SLA_WARNING else Q(sla_due_at__lte=now)
     given = JobRecord.objects.filter(
         ticket=OuterRef("pk"),
-        key=Concat(Value(f"{THRESHOLDS[kind]}:"), OuterRef("sla_target"), Value(":"), F("ticket")),
+        key=Concat(
+            Value(f"{THRESHOLDS[kind]}:"),
+            OuterRef("sla_target"),
+            Value(":"),
+            Cast("ticket", CharField()),
+            output_field=CharField(),
+        ),
     )
     return (
         Ticket.objects.filter(moment)

@@ -135,6 +135,7 @@ def test_closure_lines_that_are_not_days_are_reported_by_line():
         date(2026, 12, 25),
         date(2026, 12, 26),
     }
+    assert parse_closure_days("24.12.2026..25.12.2026 Weihnachten") == {date(2026, 12, 24), date(2026, 12, 25)}
     with pytest.raises(ValidationError, match="Line 2"):
         parse_closure_days("2026-12-24\nsoon")
     with pytest.raises(ValidationError, match="ends before"):
