@@ -34,8 +34,9 @@ from devtools.demo_content import (
     DemoTicket,
     Step,
 )
-from tickets import problem_sources, services
-from tickets.models import Comment, ProblemSource, Team, Ticket, TicketEvent
+from tickets import problem_sources, services, sla
+from tickets.business_time import business_time_between
+from tickets.models import BusinessCalendar, Comment, ProblemSource, SlaPolicy, Team, Ticket, TicketEvent
 
 SEED = 20250601
 
@@ -201,6 +202,76 @@ def _backdate(ticket: Ticket, step_ends: list[datetime], times: list[datetime]) 
         # The first response is a comment's timestamp, so it moves exactly as that comment did.
         first_response_at=scripted(ticket.first_response_at),
     )
+    _restart_sla_clock(ticket)
+
+
+def _restart_sla_clock(ticket: Ticket) -> None:
+    """Due times from the backdated creation (the services computed them at the real "now"); the
+    clock of a waiting or finished ticket stopped at its last update or its resolution."""
+    ticket = Ticket.objects.select_related("sla_policy__calendar").get(pk=ticket.pk)
+    if ticket.sla_policy is None:
+        return
+    ticket.sla_paused_seconds, ticket.sla_paused_at = 0, None
+    sla.recompute(ticket)
+    if ticket.status in sla.STOPPED_STATUSES:
+        stopped_at = ticket.resolved_at or ticket.closed_at or ticket.updated_at
+        if ticket.status != Ticket.Status.WAITING and ticket.resolution_due_at is not None:
+            left = business_time_between(
+                ticket.sla_policy.calendar.working_calendar, stopped_at, ticket.resolution_due_at
+            )
+            ticket.sla_resolution_left_seconds = int(left.total_seconds())
+        sla.stop(ticket, now=stopped_at)
+    ticket.save(update_fields=sla.SLA_FIELDS)
+
+
+def service_levels_create() -> int:
+    """A Munich office calendar (Bavarian holidays, Christmas closure) and two policies: "Standard"
+    on every root, "Urgent systems" on Accounts & access and Network. Returns the policies created."""
+    office = {
+        f"{day}_{edge}": value
+        for day in ("monday", "tuesday", "wednesday", "thursday")
+        for edge, value in (("start", time(8)), ("end", time(17)))
+    }
+    year = timezone.localdate().year
+    calendar = BusinessCalendar(
+        name="Büro München",
+        time_zone="Europe/Berlin",
+        holiday_country="DE",
+        holiday_subdivision="BY",
+        closure_days=f"{year}-12-24..{year}-12-31 Weihnachtsschließung / Christmas closure",
+        friday_start=time(8),
+        friday_end=time(15),
+        **office,
+    )
+    calendar.full_clean()
+    calendar.save()
+    standard = SlaPolicy.objects.create(
+        name="Standard",
+        calendar=calendar,
+        first_response_high=60,
+        first_response_normal=240,
+        first_response_low=480,
+        resolution_high=480,
+        resolution_normal=1440,
+        resolution_low=2880,
+    )
+    urgent = SlaPolicy.objects.create(
+        name="Urgent systems",
+        calendar=calendar,
+        first_response_high=30,
+        first_response_normal=60,
+        first_response_low=240,
+        resolution_high=240,
+        resolution_normal=480,
+        resolution_low=1440,
+    )
+    nodes = nodes_by_path()
+    with problem_sources.tree_write_lock():
+        ProblemSource.objects.filter(parent=None).update(sla_policy=standard)
+        ProblemSource.objects.filter(
+            pk__in=[nodes[p].pk for p in ("Accounts & access", "Network") if p in nodes]
+        ).update(sla_policy=urgent)
+    return 2
 
 
 def teams_create(users: dict) -> int:
@@ -304,6 +375,8 @@ def load_demo_data(*, seed: int = SEED) -> DemoDataReport:
     nodes_created = 0 if ProblemSource.objects.exists() else tree_create()
     bot_channels_create(users)
     teams_created = 0 if Team.objects.exists() else teams_create(users)  # before the tickets: they are routed
+    if nodes_created and not SlaPolicy.objects.exists():
+        service_levels_create()
     tickets_created = 0 if demo_tickets_exist() else tickets_create(users, seed=seed)
     # Self-help articles, "That solved it" counts and ratings (devtools.demo_self_help).
     demo_self_help.articles_create(nodes_by_path(), users["agent"])

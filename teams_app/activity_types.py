@@ -28,5 +28,11 @@ TICKET_STATUS = ActivityType(
     "ticketStatusChanged", _("The status of your ticket changed"), _("Ticket {ticket} is now {status}")
 )
 
-ALL = (TICKET_CREATED, TICKET_ASSIGNED, TICKET_REPLY, TICKET_COMMENT, TICKET_STATUS)
+TICKET_SLA = ActivityType(
+    "ticketServiceLevel",
+    _("A ticket's service level is at risk or breached"),
+    _("Ticket {ticket}: {status}"),
+)
+
+ALL = (TICKET_CREATED, TICKET_ASSIGNED, TICKET_REPLY, TICKET_COMMENT, TICKET_STATUS, TICKET_SLA)
 BY_TYPE = {activity.type: activity for activity in ALL}

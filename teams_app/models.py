@@ -21,6 +21,7 @@ KIND_CHOICES = [
     (activity_types.TICKET_REPLY.type, _("Replies from IT to my tickets")),
     (activity_types.TICKET_COMMENT.type, _("Comments by the requester on tickets I work on")),
     (activity_types.TICKET_STATUS.type, _("Status changes of my tickets")),
+    (activity_types.TICKET_SLA.type, _("Service level warnings (at 80 % and on breach)")),
 ]
 
 # The bot's welcome card in a person's chat: a notification about no ticket, chosen by nobody.

@@ -23,6 +23,7 @@ from teams_app import activity_types
 from teams_app.models import Notification
 from tickets.models import Ticket
 from tickets.ratings import rating_link_for
+from tickets.sla_alerts import sla_alert_text
 
 PREVIEW_MAX = 150  # what Teams shows of previewText
 PARAMETER_MAX = 100
@@ -78,6 +79,8 @@ def _message(notification: Notification) -> Message:
     status = ""
     if event is not None and event.kind == event.Kind.STATUS and event.new_value in Ticket.Status.values:
         status = str(Ticket.Status(event.new_value).label)
+    elif event is not None and event.kind in (event.Kind.SLA_WARNING, event.Kind.SLA_BREACH):
+        status = sla_alert_text(event.kind, event.new_value)
     names = {"actor": actor, "ticket": label, "status": status}
     headlines = {
         activity_types.TICKET_CREATED.type: _("%(actor)s filed ticket %(ticket)s"),
@@ -85,6 +88,7 @@ def _message(notification: Notification) -> Message:
         activity_types.TICKET_REPLY.type: _("%(actor)s replied to your ticket %(ticket)s"),
         activity_types.TICKET_COMMENT.type: _("%(actor)s commented on ticket %(ticket)s"),
         activity_types.TICKET_STATUS.type: _("Ticket %(ticket)s is now %(status)s"),
+        activity_types.TICKET_SLA.type: _("Ticket %(ticket)s: %(status)s"),
     }
     if event is not None and event.comment is not None:
         details = event.comment.body

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import DraggableMPTTAdmin
 
@@ -7,18 +8,22 @@ from tickets import routing
 from tickets.models import (
     AssignmentRule,
     Attachment,
+    BusinessCalendar,
     Comment,
     InboundMail,
     MailboxConnection,
     ProblemSource,
     SavedTicketFilter,
     SelfHelpArticle,
+    SlaPolicy,
     Team,
     Ticket,
     TicketEvent,
     TicketRating,
 )
-from tickets.problem_sources import tree_write_lock
+from tickets.problem_sources import sla_policy_origin, tree_write_lock
+from tickets.sla import recompute_open_tickets
+from tickets.sla_models import WEEKDAYS
 
 
 @admin.register(ProblemSource)
@@ -51,8 +56,11 @@ class ProblemSourceAdmin(DraggableMPTTAdmin):
         "assignment_rule",
         "effective_team",
         "effective_rule",
+        "sla_policy",
+        "effective_sla_policy_display",
     ]
-    readonly_fields = ["effective_team", "effective_rule"]
+    readonly_fields = ["effective_team", "effective_rule", "effective_sla_policy_display"]
+    list_select_related = ["effective_sla_policy"]
     mptt_level_indent = 24
 
     def get_queryset(self, request):
@@ -91,6 +99,24 @@ class ProblemSourceAdmin(DraggableMPTTAdmin):
             return "—"
         label = AssignmentRule(node.effective_rule or AssignmentRule.NONE).label
         return self._origin(node, label, node.rule_from_id, node.rule_from_en, node.rule_from_de)
+
+    def get_list_display(self, request):
+        return [*super().get_list_display(request), "effective_sla_policy_display"]
+
+    @admin.display(description=_("SLA policy in force"))
+    def effective_sla_policy_display(self, item):
+        """The node's own policy, or the inherited one and the node it comes from (one query on the form)."""
+        if item is None or item.pk is None:
+            return _("Set when saved: the node's own policy, else the nearest one above.")
+        if item.sla_policy_id:
+            return _("%(policy)s (set here)") % {"policy": item.sla_policy}
+        if item.effective_sla_policy is None:
+            return _("None (no node above sets one)")
+        origin = sla_policy_origin(item)
+        return _("%(policy)s (inherited from %(node)s)") % {
+            "policy": item.effective_sla_policy,
+            "node": origin if origin is not None else "?",
+        }
 
     def indented_title(self, item):
         return super().indented_title(item)
@@ -155,6 +181,11 @@ class TicketAdmin(admin.ModelAdmin):
         "updated_at",
         "resolved_at",
         "closed_at",
+        "first_response_at",
+        "sla_policy",
+        "first_response_due_at",
+        "resolution_due_at",
+        "sla_paused_at",
     ]
     readonly_fields = fields
     inlines = [CommentInline]
@@ -317,3 +348,69 @@ class TeamAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for team in queryset:
             routing.team_retire(team=team, actor=request.user, delete=True)
+
+
+# --- Service levels -------------------------------------------------------------------------------
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    """Saving recomputes the due times of the open tickets whose policy uses the calendar."""
+
+    list_display = ["name", "time_zone", "holiday_country", "holiday_subdivision", "working_hours"]
+    search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name", "time_zone"]}),
+        (
+            _("Working hours"),
+            {
+                "fields": [(f"{day}_start", f"{day}_end") for day, _label in WEEKDAYS],
+                "description": _(
+                    "Leave both times empty for a day off. An end before the start runs past midnight "
+                    "(22:00 to 06:00 is a night shift)."
+                ),
+            },
+        ),
+        (_("Days off"), {"fields": ["holiday_country", "holiday_subdivision", "closure_days"]}),
+    ]
+
+    @admin.display(description=_("Working hours"))
+    def working_hours(self, calendar):
+        return ", ".join(
+            f"{str(WEEKDAYS[day][1])[:2]} {start:%H:%M}–{end:%H:%M}"
+            for day, (start, end) in calendar.weekday_hours().items()
+        )
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+        if change:
+            count = recompute_open_tickets(calendar=obj)
+            self.message_user(request, _("Due times of %(count)d open tickets recomputed.") % {"count": count})
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    """Saving recomputes the due times of the open tickets under the policy."""
+
+    list_display = ["name", "calendar", "first_response_high", "first_response_normal", "resolution_normal"]
+    list_select_related = ["calendar"]
+    search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name", "calendar"]}),
+        (
+            _("First response (business minutes)"),
+            {"fields": [("first_response_high", "first_response_normal", "first_response_low")]},
+        ),
+        (
+            _("Resolution (business minutes)"),
+            {"fields": [("resolution_high", "resolution_normal", "resolution_low")]},
+        ),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+        if change:
+            count = recompute_open_tickets(policy=obj)
+            self.message_user(request, _("Due times of %(count)d open tickets recomputed.") % {"count": count})

@@ -143,7 +143,9 @@ def analysis_page(request):
         for resolution_bin, count in result.histogram
     ]
     week_links = _week_links(result)
+    sla_rows = _sla_rows(request, result, rows)
     context = {
+        "sla_rows": sla_rows,
         "form": form,
         "choice": choice,
         "periods": [
@@ -211,3 +213,39 @@ def satisfaction_page(request):
         "result": result,
     }
     return render(request, "tickets/satisfaction.html", context)
+
+
+def _sla_rows(request, result: analysis.Analysis, rows: list[analysis.Row]) -> list:
+    """The service-level figures of the page's rows, each with its list links; [] when no ticket of
+    the period is under a service level."""
+    from tickets import sla, sla_analysis
+
+    children = [row.node for row in result.rows if row.kind == "child"]
+    total, per_child = sla_analysis.sla_figures(
+        tickets=Ticket.objects.visible_to(request.user), node=result.node, children=children, period=result.period
+    )
+    if not (total.responses or total.resolutions):
+        return []
+    link = _list_links()
+    opened = _days(result.period.start, result.period.end)
+    finished = _days(result.period.start, result.period.end, created=False)
+    sla_rows = []
+    for row in rows:
+        figures = total if row.kind == "total" else per_child.get(row.node.pk, sla_analysis.SlaFigures())
+        base = {"source": row.node.pk if row.node else None, "filed_on": "exact" if row.kind == "direct" else None}
+        left = figures.median_left
+        sla_rows.append(
+            {
+                "row": row,
+                "figures": figures,
+                "median_left": "" if left is None else ("−" if left < timedelta(0) else "") + sla.duration_text(left),
+                "late": left is not None and left < timedelta(0),
+                "links": {
+                    "response_met": link(**base, **opened, sla_result="response_met"),
+                    "response_missed": link(**base, **opened, sla_result="response_missed"),
+                    "resolution_met": link(**base, **finished, sla_result="resolution_met"),
+                    "resolution_missed": link(**base, **finished, sla_result="resolution_missed"),
+                },
+            }
+        )
+    return sla_rows

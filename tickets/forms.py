@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.http import QueryDict
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -17,6 +18,7 @@ from core.forms import StyledFormMixin
 from tickets import analysis, problem_sources, routing
 from tickets.attachments import ALLOWED_EXTENSIONS, CheckedFile, check_upload
 from tickets.models import ProblemSource, SavedTicketFilter, Team, Ticket
+from tickets.rows import SLA_SOON
 from tickets.search import search_terms
 from tickets.widgets import ProblemSourceSearchInput
 
@@ -183,6 +185,27 @@ class TicketUpdateForm(StyledFormMixin, forms.Form):
         return users_with_roles().get(pk=int(chosen)) if chosen else None
 
 
+def sla_due(state: str) -> Q:
+    """The list's service-level filters on the stored, indexed ``sla_due_at`` (see tickets.sla)."""
+    now = timezone.now()
+    if state == "breached":
+        return Q(sla_due_at__lt=now)
+    return Q(sla_due_at__gte=now, sla_due_at__lt=now + SLA_SOON)
+
+
+def sla_result(choice: str) -> Q:
+    """The analysis page's service-level figures as list filters (tickets.sla_analysis's definitions)."""
+    from tickets.sla_analysis import response_decided, response_met
+
+    if choice == "response_met":
+        return response_decided(timezone.now()) & response_met()
+    if choice == "response_missed":
+        return response_decided(timezone.now()) & ~response_met()
+    if choice == "resolution_met":
+        return Q(sla_resolution_left_seconds__gte=0)
+    return Q(sla_resolution_left_seconds__lt=0)
+
+
 class TicketFilterForm(StyledFormMixin, forms.Form):
     """The ticket list's filters, all in the URL. Every value is validated against an allow-list."""
 
@@ -196,6 +219,7 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
         "due": (F("due_date").asc(nulls_last=True), "-created_at", "-pk"),
         "status": ("status_rank", "-created_at", "-pk"),
         "title": ("title", "pk"),
+        "sla": (F("sla_due_at").asc(nulls_last=True), "pk"),
     }
     SORT_CHOICES = [
         ("-created", _("Newest first")),
@@ -206,6 +230,7 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
         ("due", _("Due date")),
         ("status", _("Status")),
         ("title", _("Title")),
+        ("sla", _("Due next (service level)")),
     ]
     PAGE_SIZES = [25, 50, 100]
 
@@ -261,14 +286,30 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
         required=False,
         choices=[("", _("Any")), *[(b.key, b.label) for b in analysis.RESOLUTION_BINS]],
     )
+    sla = forms.ChoiceField(
+        label=_("Service level"),
+        required=False,
+        choices=[("", _("Any")), ("breached", _("Breached")), ("soon", _("Due within 2 hours"))],
+    )
+    sla_result = forms.ChoiceField(
+        label=_("Service level met"),
+        required=False,
+        choices=[
+            ("", _("Any")),
+            ("response_met", _("First response in time")),
+            ("response_missed", _("First response late")),
+            ("resolution_met", _("Resolved in time")),
+            ("resolution_missed", _("Resolved late")),
+        ],
+    )
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
     per_page = forms.TypedChoiceField(
         label=_("Per page"), required=False, coerce=int, choices=[(size, size) for size in PAGE_SIZES], empty_value=25
     )
 
-    MORE_FILTERS = ("resolved_from", "resolved_to", "responded", "reopened", "filed_on", "resolution")
+    MORE_FILTERS = ("resolved_from", "resolved_to", "responded", "reopened", "filed_on", "resolution", "sla_result")
     """Shown folded on the list; the analysis page's figures link to them."""
-    AGENT_ONLY = ("assignee", "team", "requester", *MORE_FILTERS)
+    AGENT_ONLY = ("assignee", "team", "requester", "sla", *MORE_FILTERS)
 
     def __init__(self, *args, user, teams=None, **kwargs):
         """``teams``: a callable giving the active teams as (id, name), when the page has them
@@ -375,6 +416,10 @@ class TicketFilterForm(StyledFormMixin, forms.Form):
         if data.get("created_to"):
             tickets = tickets.filter(created_at__date__lte=data["created_to"])
         tickets = self._filter_analysis(tickets, data)
+        if data.get("sla"):
+            tickets = tickets.filter(sla_due(data["sla"]))
+        if data.get("sla_result"):
+            tickets = tickets.filter(sla_result(data["sla_result"]))
         if data.get("q"):
             tickets = tickets.search(data["q"], user=self.user)
         return tickets

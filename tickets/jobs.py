@@ -20,7 +20,7 @@ from background_task.models import CompletedTask
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -232,7 +232,9 @@ def prune() -> JobResult:
     deleted = 0
     deleted += CompletedTask.objects.filter(failed_at=None, run_at__lt=cutoff).delete()[0]
     deleted += Notification.objects.filter(status=Notification.Status.SENT, sent_at__lt=cutoff).delete()[0]
-    deleted += JobRecord.objects.filter(created_at__lt=cutoff).delete()[0]
+    # Service-level alerts of open tickets stay: without them a long-breached ticket would be announced again.
+    sla_of_open = Q(job__in=["sla_warning", "sla_breach"], ticket__status__in=Status.open_values())
+    deleted += JobRecord.objects.filter(created_at__lt=cutoff).exclude(sla_of_open).delete()[0]
     # Teams repeats an activity within minutes, never after days: older receipts guard nothing.
     deleted += BotActivityReceipt.objects.filter(created_at__lt=cutoff).delete()[0]
     files = orphan_attachment_files(older_than=ORPHAN_FILE_AGE)

@@ -94,6 +94,20 @@ class ProblemSource(MPTTModel):
         choices=[("", _("As the parent node")), *AssignmentRule.choices],
         help_text=_("How new tickets here and below get a responsible team member."),
     )
+    sla_policy = models.ForeignKey(
+        "tickets.SlaPolicy",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("SLA policy"),
+        help_text=_("Empty: the policy of the nearest node above that has one."),
+    )
+    # The policy in force here (own or inherited), kept by problem_sources.refresh_effective_sla_policies
+    # after every tree write, so filing a ticket needs no walk up the tree.
+    effective_sla_policy = models.ForeignKey(
+        "tickets.SlaPolicy", on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
 
     objects = ProblemSourceQuerySet.as_manager()
 
@@ -225,6 +239,20 @@ class Ticket(models.Model):
         related_name="tickets",
         verbose_name=_("IT team"),
     )
+    # Service level (tickets.sla keeps these with every change, in the change's transaction). The
+    # clock: due = created_at + target + sla_paused_seconds, in business time of the policy's calendar.
+    sla_policy = models.ForeignKey(
+        "tickets.SlaPolicy", on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True, editable=False)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True, editable=False)
+    # The next target still to meet, and when 80 % of it is used; NULL while the clock stands still.
+    sla_due_at = models.DateTimeField(_("due next"), null=True, blank=True, editable=False)
+    sla_warning_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sla_paused_at = models.DateTimeField(_("clock stopped"), null=True, blank=True, editable=False)
+    sla_paused_seconds = models.PositiveIntegerField(default=0, editable=False)  # business seconds stopped
+    # Business seconds left of the resolution target when the ticket was resolved (< 0: late).
+    sla_resolution_left_seconds = models.IntegerField(null=True, blank=True, editable=False)
 
     objects = TicketQuerySet.as_manager()
 
@@ -266,6 +294,12 @@ class Ticket(models.Model):
             ),
             # The list's default order with its tie-breaker: deep pages skip rows in this index alone.
             models.Index(fields=["-created_at", "-id"], name="ticket_created_id"),
+            # The running service-level clocks: "due next", "breached", "due within 2 hours", the warning jobs.
+            models.Index(fields=["sla_due_at", "id"], name="ticket_sla_due", condition=Q(sla_due_at__isnull=False)),
+            models.Index(
+                fields=["assignee", "sla_due_at"], name="ticket_sla_assignee", condition=Q(sla_due_at__isnull=False)
+            ),
+            models.Index(fields=["sla_warning_at"], name="ticket_sla_warning", condition=Q(sla_due_at__isnull=False)),
             # Only the few open tickets: the dashboard counters and queues read this, never the whole table.
             models.Index(
                 fields=["assignee", "due_date"],
@@ -438,6 +472,8 @@ class TicketEvent(models.Model):
         SELF_HELP = "self_help", _("self-help read first")
         RATING = "rating", _("rated")
         TEAM = "team", _("IT team changed")
+        SLA_WARNING = "sla_warning", _("service level at risk")
+        SLA_BREACH = "sla_breach", _("service level breached")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -733,3 +769,7 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Models of this app kept in their own module; imported here so Django registers them.
+from tickets.sla_models import BusinessCalendar, SlaPolicy  # noqa: E402, F401

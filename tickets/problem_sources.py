@@ -32,6 +32,8 @@ def tree_write_lock() -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
         yield
+        # A write may have moved a subtree or changed a node's policy: what it inherits follows.
+        refresh_effective_sla_policies()
 
 
 def problem_source_create(*, parent: ProblemSource | None = None, **fields) -> ProblemSource:
@@ -273,3 +275,41 @@ def tree_errors() -> list[str]:
         if node["pk"] not in seen and node["parent_id"] in by_pk:
             errors.append(f"node {node['pk']}: not reachable from any root")
     return errors
+
+
+# --- Inherited settings -------------------------------------------------------------------------
+
+
+def refresh_effective_sla_policies() -> int:
+    """Store on every node the SLA policy in force there: its own, else the nearest ancestor's.
+
+    One query reads the tree, one UPDATE per policy writes the nodes whose value changed; returns how
+    many changed. Runs after every tree write (``tree_write_lock``), so a node moved under another
+    parent takes its new parent's policy for new tickets at once. Existing tickets keep theirs.
+    """
+    nodes = ProblemSource.objects.order_by("tree_id", "lft").values_list(
+        "pk", "parent_id", "sla_policy_id", "effective_sla_policy_id"
+    )
+    effective: dict[int, int | None] = {}
+    changed: dict[int | None, list[int]] = defaultdict(list)
+    for pk, parent_id, own, stored in nodes:  # tree order: a parent comes before its children
+        value = own if own is not None else effective.get(parent_id)
+        effective[pk] = value
+        if value != stored:
+            changed[value].append(pk)
+    for value, pks in changed.items():
+        ProblemSource.objects.filter(pk__in=pks).update(effective_sla_policy_id=value)
+    return sum(len(pks) for pks in changed.values())
+
+
+def sla_policy_origin(node: ProblemSource) -> ProblemSource | None:
+    """The node whose own SLA policy is in force on ``node`` (itself or its nearest ancestor that
+    sets one), with the policy: one query. None when no policy applies."""
+    return (
+        ProblemSource.objects.filter(
+            tree_id=node.tree_id, lft__lte=node.lft, rght__gte=node.rght, sla_policy__isnull=False
+        )
+        .select_related("sla_policy")
+        .order_by("-lft")
+        .first()
+    )

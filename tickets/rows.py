@@ -9,7 +9,7 @@ HTML per status and priority. The templates keep the markup and escape every val
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from django.db.models import QuerySet
@@ -123,6 +123,8 @@ class TicketRow:
     updated: str  # short
     updated_full: str
     team: str = ""  # the IT team's name; "" for none
+    sla_state: str = ""  # the service level's next target: "breached", "soon" (2 hours), "running" or ""
+    sla_due: str = ""  # its due time, short; "" for none (no policy, clock stopped, all met)
 
 
 TICKET_COLUMNS = (
@@ -141,6 +143,7 @@ TICKET_COLUMNS = (
     "assignee__last_name",
     "assignee__username",
     "team__name",
+    "sla_due_at",
 )
 
 
@@ -150,8 +153,9 @@ def ticket_rows(tickets: QuerySet) -> list[TicketRow]:
     open_statuses = set(Ticket.Status.open_values())
     dates = DateText()
     german = (get_language() or "en").startswith("de")
+    now = timezone.now()
     rows = []
-    for pk, title, status, priority, due, updated, name_en, name_de, *people, team in tickets.values_list(
+    for pk, title, status, priority, due, updated, name_en, name_de, *people, team, sla_due in tickets.values_list(
         *TICKET_COLUMNS
     ):
         rows.append(
@@ -169,9 +173,24 @@ def ticket_rows(tickets: QuerySet) -> list[TicketRow]:
                 updated=dates(updated, "SHORT_DATETIME_FORMAT"),
                 updated_full=dates(updated, "DATETIME_FORMAT"),
                 team=team or "",
+                sla_state=sla_state(sla_due, now),
+                sla_due=dates(sla_due, "SHORT_DATETIME_FORMAT") if sla_due else "",
             )
         )
     return rows
+
+
+SLA_SOON = timedelta(hours=2)
+"""A target due within this is "due soon": the list's filter, the badges, the dashboard."""
+
+
+def sla_state(due: datetime | None, now: datetime) -> str:
+    """A stored due time against the clock: no business time to compute per row."""
+    if due is None:
+        return ""
+    if due < now:
+        return "breached"
+    return "soon" if due < now + SLA_SOON else "running"
 
 
 def ticket_rows_by_id(ids: list[int]) -> list[TicketRow]:

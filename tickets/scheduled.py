@@ -15,6 +15,7 @@ from huey.contrib.djhuey import db_periodic_task, lock_task
 from core.models import Heartbeat
 from tickets import jobs
 from tickets import mail_intake as mail_intake_module
+from tickets import sla_alerts as sla_alerts_module
 
 logger = logging.getLogger(__name__)
 
@@ -69,3 +70,17 @@ def install_teams_app() -> None:
     result = installation.install_for_everyone()
     if result.installed or result.failed:
         logger.info("Teams app installed for %d people, %d failed", result.installed, result.failed)
+
+
+@db_periodic_task(crontab(minute="*/5"))
+@lock_task("sla-alerts")
+def sla_alerts() -> None:
+    """Service-level warnings at 80 % of a target and on breach, once per ticket, target and threshold."""
+    result = sla_alerts_module.run()
+    if result.warned or result.breached:
+        logger.info(
+            "SLA: %d warned, %d breached, %d notifications",
+            len(result.warned),
+            len(result.breached),
+            result.notifications,
+        )

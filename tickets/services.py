@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from teams_app.notifications import notify
-from tickets import routing
+from tickets import routing, sla
 from tickets.attachments import CheckedFile
 from tickets.models import Attachment, Comment, ProblemSource, Ticket, TicketEvent
 from tickets.self_help import self_help_event
@@ -70,8 +70,12 @@ def _save_change(ticket: Ticket, events: list[TicketEvent], now) -> None:
 def _lock(ticket: Ticket) -> Ticket:
     """Re-read the ticket under a row lock so concurrent changes record correct from→to values.
 
-    With its requester and assignee (not locked), whom the notifications address."""
-    return Ticket.objects.select_for_update(of=("self",)).select_related("requester", "assignee").get(pk=ticket.pk)
+    With its requester and assignee (not locked), whom the notifications address, and its SLA policy."""
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("requester", "assignee", "sla_policy__calendar")
+        .get(pk=ticket.pk)
+    )
 
 
 @transaction.atomic
@@ -89,7 +93,7 @@ def ticket_create(
     """File a ticket. ``self_help_article``: the article the requester read first (tickets.self_help)."""
     now = timezone.now()
     routed = routing.route_new_ticket(problem_source)  # the node's team, and a member by its rule
-    ticket = Ticket.objects.create(
+    ticket = Ticket(
         team_id=routed.team_id,
         assignee=routed.assignee,
         via_email=via_email,
@@ -101,6 +105,8 @@ def ticket_create(
         created_at=now,
         updated_at=now,
     )
+    sla.start(ticket, sla.policy_for_source(problem_source), now=now)
+    ticket.save(force_insert=True)
     events = [_event(ticket, requester, Kind.CREATED, new=problem_source.pk, at=now)]
     events += routing.routing_events(ticket, routed, at=now)
     events += _attach(ticket, requester, files, at=now)
@@ -127,6 +133,12 @@ def ticket_comment(*, ticket: Ticket, author, body: str, is_internal: bool = Fal
         # Only the first agent reply counts: COALESCE keeps a stored one, read in the UPDATE itself,
         # so the earliest wins even if a concurrent reply got here first.
         changes["first_response_at"] = Coalesce("first_response_at", Value(now))
+        if ticket.first_response_at is None:  # read under the row lock: this is the first reply
+            ticket.first_response_at = now
+            if sla.first_response_given(ticket):
+                changes.update(sla_due_at=ticket.sla_due_at, sla_warning_at=ticket.sla_warning_at)
+    elif not is_internal and author.pk == ticket.requester_id and sla.requester_answered(ticket, now=now):
+        changes.update({name: getattr(ticket, name) for name in sla.SLA_FIELDS if name != "sla_policy"})
     Ticket.objects.filter(pk=ticket.pk).update(**changes)
     notify(events, ticket=ticket)
     return comment
@@ -136,7 +148,7 @@ def _set_status(ticket: Ticket, status: str, now) -> None:
     """Every status change goes through here, with its event and the caller's row lock."""
     if ticket.status in (Status.RESOLVED, Status.CLOSED) and status in Status.open_values():
         ticket.reopened_count += 1  # saved with the status by _save_change; see tickets/analysis.py
-    ticket.status = status
+    old_status, ticket.status = ticket.status, status
     if status == Status.RESOLVED:
         ticket.resolved_at = now
         ticket.closed_at = None
@@ -146,6 +158,7 @@ def _set_status(ticket: Ticket, status: str, now) -> None:
     else:
         ticket.resolved_at = None
         ticket.closed_at = None
+    sla.status_changed(ticket, old_status=old_status, now=now)
 
 
 _UNSET = object()
@@ -178,11 +191,14 @@ def ticket_update(
     if priority is not None and priority != ticket.priority:
         events.append(_event(ticket, actor, Kind.PRIORITY, old=ticket.priority, new=priority, at=now))
         ticket.priority = priority
+        sla.recompute(ticket)
     if problem_source is not None and problem_source.pk != ticket.problem_source_id:
         events.append(
             _event(ticket, actor, Kind.PROBLEM_SOURCE, old=ticket.problem_source_id, new=problem_source.pk, at=now)
         )
         ticket.problem_source = problem_source
+        if problem_source.effective_sla_policy_id != ticket.sla_policy_id:
+            sla.policy_changed(ticket, sla.policy_for_source(problem_source))
     if due_date is not _UNSET and due_date != ticket.due_date:
         old = ticket.due_date.isoformat() if ticket.due_date else ""
         new = due_date.isoformat() if due_date else ""

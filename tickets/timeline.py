@@ -73,6 +73,8 @@ def label_events(events: list) -> list:
             return teams.get(int(value), _("a deleted team"))
         if kind == Kind.DUE_DATE:
             return date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT") if value else _("none")
+        if kind in (Kind.SLA_WARNING, Kind.SLA_BREACH):
+            return str(SLA_TARGETS.get(value, value))
         return value
 
     # A long history repeats the same few values and sentences: each is looked up once per call.
@@ -126,6 +128,8 @@ ICONS = {
     Kind.SELF_HELP: "bi-lightbulb text-bg-info",
     Kind.RATING: "bi-hand-thumbs-up text-bg-success",
     Kind.TEAM: "bi-people text-bg-info",
+    Kind.SLA_WARNING: "bi-stopwatch text-bg-warning",
+    Kind.SLA_BREACH: "bi-stopwatch text-bg-danger",
 }
 DEFAULT_ICON = "bi-paperclip text-bg-secondary"
 
@@ -159,7 +163,10 @@ SENTENCES = {
         gettext_lazy("<strong>%(actor)s</strong> handed the ticket to the team <strong>%(new)s</strong>"),
         gettext_lazy("<strong>%(actor)s</strong> took the ticket out of the team %(old)s"),
     ),
+    Kind.SLA_WARNING: gettext_lazy("80 %% of the time for the <strong>%(new)s</strong> is used up"),
+    Kind.SLA_BREACH: gettext_lazy("The service level for the <strong>%(new)s</strong> was breached"),
 }
+SLA_TARGETS = {"first_response": gettext_lazy("first response"), "resolution": gettext_lazy("resolution")}
 
 
 def _sentence_template(kind: str, has_new_value: bool) -> str:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from teams_app import dialogs
-from tickets import drafts, problem_sources, ratings, self_help, services
+from tickets import drafts, problem_sources, ratings, self_help, services, sla
 from tickets.forms import (
     AttachmentForm,
     CommentForm,
@@ -48,7 +48,9 @@ def agent_required(view):
 
 
 def _visible_ticket(request, pk: int) -> Ticket:
-    tickets = Ticket.objects.visible_to(request.user).select_related("requester", "assignee", "problem_source", "team")
+    tickets = Ticket.objects.visible_to(request.user).select_related(
+        "requester", "assignee", "problem_source", "team", "sla_policy__calendar"
+    )
     return get_object_or_404(tickets, pk=pk)
 
 
@@ -89,13 +91,18 @@ def dashboard(request):
     events = events.order_by("-created_at", "-pk")
     context = {"history": _history_page(request, events)}
     if user.is_agent:
+        # The service level's next due time first: tickets about to breach lead the queue.
+        queue = ticket_rows(
+            Ticket.objects.open()
+            .filter(assignee=user)
+            .order_by(
+                F("sla_due_at").asc(nulls_last=True), "-priority", F("due_date").asc(nulls_last=True), "created_at"
+            )[:10]
+        )
         context.update(
             counters=_agent_counters(user),
-            queue=ticket_rows(
-                Ticket.objects.open()
-                .filter(assignee=user)
-                .order_by("-priority", F("due_date").asc(nulls_last=True), "created_at")[:10]
-            ),
+            queue=queue,
+            at_risk=[row for row in queue if row.sla_state in ("breached", "soon")],
             source=source,
             source_widget=ProblemSourceSearchInput(known_path=path).render(
                 "source", source.pk if source else None, attrs={"id": "history-source"}
@@ -264,9 +271,8 @@ def ticket_new(request):
             )
             close_dialog = dialogs.ticket_filed(request, ticket)  # filed in a Teams dialog: close it
             drafts.discard(request)  # a draft from a Teams message is used up
-            messages.success(
-                request, _("Ticket #%(number)s was created. IT staff will look at it.") % {"number": ticket.pk}
-            )
+            text = _("Ticket #%(number)s was created. IT staff will look at it.") % {"number": ticket.pk}
+            messages.success(request, f"{text} {sla.promise(ticket)}".strip())
             return redirect(close_dialog or ticket)
         node = form.cleaned_data.get("problem_source")
         path = list(node.get_ancestors(include_self=True)) if node else []
@@ -343,6 +349,8 @@ def _detail_context(request, ticket: Ticket, **forms) -> dict:
         "attachment_form": forms.get("attachment_form") or AttachmentForm(),
         "can_close": ticket.can_be_closed_by(user),
         "can_reopen": ticket.can_be_reopened_by(user),
+        "sla_clock": sla.clock(ticket) if user.is_agent else None,
+        "sla_promise": sla.promise(ticket),
     }
     if user.is_agent:
         context["update_form"] = forms.get("update_form") or TicketUpdateForm(ticket=ticket, source_path=path)

@@ -45,6 +45,7 @@ def test_a_fresh_process_registers_the_periodic_jobs_and_the_delivery_task():
         "tickets.scheduled.mail_intake",
         "tickets.scheduled.prune_old_rows",
         "tickets.scheduled.scheduler_heartbeat",
+        "tickets.scheduled.sla_alerts",
         "tickets.scheduled.ticket_workflow_jobs",
     ]
     # The names stored in queued task rows, unchanged since the module was teams_app/tasks.py.

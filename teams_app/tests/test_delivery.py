@@ -111,6 +111,13 @@ def test_every_template_parameter_of_every_activity_type_is_filled(microsoft, re
     boss = make_user("boss", agent=True)
     connect_microsoft(boss, microsoft)
     services.ticket_update(ticket=other, actor=boss, assignee=recipient)
+    from tickets import sla_alerts
+    from tickets.tests.sla_helpers import set_policy, standard_policy
+
+    node = set_policy(tree["paper_jam"], standard_policy())
+    late = services.ticket_create(requester=employee, problem_source=node, title="Late", description="w")
+    services.ticket_update(ticket=late, actor=boss, assignee=recipient)
+    sla_alerts.run(now=late.created_at + timedelta(days=30))  # the service level: breached
 
     rows = Notification.objects.filter(channel="teams")
     assert {row.kind for row in rows} == {activity.type for activity in activity_types.ALL}

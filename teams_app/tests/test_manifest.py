@@ -254,7 +254,7 @@ def _bad_accent_color(data):
         (_http_tab, "http://tickets.example.com/teams/ is not https"),
         (_http_privacy_url, "http://www.example.com/privacy is not https"),
         (_tab_on_another_host, "newTicket: contentUrl host is not in validDomains"),
-        (_undeclared_activity_type, "activity type ticketStatusChanged is sent but not declared"),
+        (_undeclared_activity_type, "activity type ticketServiceLevel is sent but not declared"),
         (_activity_type_never_sent, "activity type ticketDeleted is declared but never sent"),
         (_activity_without_template, "'templateText' is a required property"),
         (_resource_for_another_host, "is not api://tickets.example.com/"),

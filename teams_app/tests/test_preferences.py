@@ -8,7 +8,14 @@ from teams_app.tests.conftest import connect_microsoft
 
 URL = reverse("teams_app:notification_settings")
 EMPLOYEE_KINDS = {"ticketReply", "ticketStatusChanged"}
-AGENT_KINDS = {"ticketCreated", "ticketAssigned", "ticketReply", "ticketComment", "ticketStatusChanged"}
+AGENT_KINDS = {
+    "ticketCreated",
+    "ticketAssigned",
+    "ticketReply",
+    "ticketComment",
+    "ticketStatusChanged",
+    "ticketServiceLevel",
+}
 
 
 def choices(user) -> dict[str, str]:

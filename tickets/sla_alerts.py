@@ -1,0 +1,113 @@
+"""Service-level warnings: at 80 % of a target and on its breach, once per ticket, target and threshold.
+
+``run`` is called by the scheduler (``tickets.scheduled.sla_alerts``) every few minutes. It reads the
+tickets due for a warning from the indexed ``sla_warning_at`` / ``sla_due_at`` columns, leaves out
+those warned already (a ``JobRecord`` per ticket, target and threshold, checked in the same query),
+and writes for all of them at once: the internal events on their timelines, the job records, and the
+notifications through the outbox (each person's Teams/e-mail choice for "service level warnings").
+So a run costs the same dozen queries for one ticket or a thousand, and a second run sends nothing.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.roles import agents
+from tickets.models import JobRecord, Ticket, TicketEvent
+
+Kind = TicketEvent.Kind
+THRESHOLDS = {Kind.SLA_WARNING: "sla_warning", Kind.SLA_BREACH: "sla_breach"}
+BATCH = 500  # tickets per run and threshold; the rest follow on the next run
+
+
+def sla_alert_recipients(ticket: Ticket, *, all_staff: list | None = None) -> list:
+    """Who hears that a ticket's service level is at risk or breached: its assignee, or all IT staff
+    when nobody is responsible (``all_staff``: that list, read once by the caller).
+
+    The one place to change the audience (e.g. to the ticket's team)."""
+    if ticket.assignee_id is not None and ticket.assignee.is_active:
+        return [ticket.assignee]
+    return list(agents()) if all_staff is None else all_staff
+
+
+def sla_alert_text(kind: str, target: str) -> str:
+    """'80 % of the first-response time used' / 'resolution target breached', translated."""
+    first = target == "first_response"
+    if kind == Kind.SLA_WARNING:
+        return _("80 % of the first-response time used") if first else _("80 % of the resolution time used")
+    return _("first-response target breached") if first else _("resolution target breached")
+
+
+@dataclass
+class AlertResult:
+    warned: list[int] = field(default_factory=list)  # ticket ids
+    breached: list[int] = field(default_factory=list)
+    notifications: int = 0
+
+
+def _pending_target():
+    """SQL for tickets.sla.pending_target_name: what ``sla_due_at`` stands for."""
+    return Case(
+        When(Q(first_response_at__isnull=True, first_response_due_at__isnull=False), then=Value("first_response")),
+        default=Value("resolution"),
+    )
+
+
+def _due(kind: str, now):
+    """Tickets whose warning of ``kind`` is due and was not given yet for their pending target."""
+    moment = Q(sla_warning_at__lte=now, sla_due_at__gt=now) if kind == Kind.SLA_WARNING else Q(sla_due_at__lte=now)
+    given = JobRecord.objects.filter(
+        ticket=OuterRef("pk"),
+        key=Concat(
+            Value(f"{THRESHOLDS[kind]}:"),
+            OuterRef("sla_target"),
+            Value(":"),
+            Cast("ticket", CharField()),
+            output_field=CharField(),
+        ),
+    )
+    return (
+        Ticket.objects.filter(moment)
+        .alias(sla_target=_pending_target())
+        .annotate(sla_target_name=F("sla_target"))
+        .filter(~Exists(given))
+        .select_related("assignee", "requester")
+        .order_by("sla_due_at", "pk")[:BATCH]
+    )
+
+
+def _key(kind: str, target: str, ticket_id: int) -> str:
+    return f"{THRESHOLDS[kind]}:{target}:{ticket_id}"
+
+
+@transaction.atomic
+def run(*, now=None) -> AlertResult:
+    """Give every due warning and breach notice once; bounded queries whatever the number of tickets."""
+    from teams_app.sla_notifications import notify_sla_events
+
+    now = now or timezone.now()
+    result = AlertResult()
+    events, records, recipients = [], [], {}
+    staff = None
+    for kind in (Kind.SLA_BREACH, Kind.SLA_WARNING):
+        for ticket in _due(kind, now):
+            if ticket.assignee_id is None and staff is None:
+                staff = list(agents())
+            target = ticket.sla_target_name
+            event = TicketEvent(
+                ticket=ticket, actor=None, kind=kind, new_value=target, is_internal=True, created_at=now
+            )
+            events.append(event)
+            records.append(JobRecord(key=_key(kind, target, ticket.pk), job=THRESHOLDS[kind], ticket=ticket))
+            recipients[id(event)] = sla_alert_recipients(ticket, all_staff=staff)
+            (result.breached if kind == Kind.SLA_BREACH else result.warned).append(ticket.pk)
+    if not events:
+        return result
+    JobRecord.objects.bulk_create(records)  # unique keys: a concurrent run fails here and sends nothing
+    TicketEvent.objects.bulk_create(events)
+    result.notifications = len(notify_sla_events([(event, recipients[id(event)]) for event in events]))
+    return result
