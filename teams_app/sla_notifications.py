@@ -12,7 +12,7 @@ from django.db import transaction
 
 from teams_app import activity_types
 from teams_app.models import Notification, NotificationPreference
-from teams_app.notifications import bot_chat_user_ids, channels, default_choice, teams_user_ids
+from teams_app.notifications import bot_chat_user_ids, channels, default_ways, teams_user_ids
 
 Channel = Notification.Channel
 KIND = activity_types.TICKET_SLA.type
@@ -38,14 +38,13 @@ def notify_sla_events(pairs: Iterable[tuple]) -> list[Notification]:
     rows = {}
     for event, person in wanted:
         has_teams = person.pk in with_teams
-        choice = choices.get(person.pk, default_choice(has_teams=has_teams))
-        for channel in channels(choice, has_teams=has_teams, has_email=bool(person.email)):
-            targets = [channel, Channel.CHAT] if channel == Channel.TEAMS and person.pk in in_bot_chat else [channel]
-            for target in targets:
-                key = Notification.make_dedupe_key(event.pk, person.pk, target)
-                rows[key] = Notification(
-                    recipient=person, channel=target, kind=KIND, ticket_id=event.ticket_id, event=event, dedupe_key=key
-                )
+        choice = choices.get(person.pk, default_ways(has_teams=has_teams))
+        in_chat = person.pk in in_bot_chat
+        for channel in channels(choice, has_teams=has_teams, has_email=bool(person.email), in_chat=in_chat):
+            key = Notification.make_dedupe_key(event.pk, person.pk, channel)
+            rows[key] = Notification(
+                recipient=person, channel=channel, kind=KIND, ticket_id=event.ticket_id, event=event, dedupe_key=key
+            )
     written = Notification.objects.bulk_create(rows.values())
     if written:
         deliver_notifications([row.pk for row in written])

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -86,16 +86,31 @@ def effective_routing(node: ProblemSource) -> tuple[int | None, str]:
 # --- Team members -----------------------------------------------------------------------------------
 
 
-def present_members(team_id: int, *, day=None) -> QuerySet:
-    """Active IT staff in the team who are not absent on ``day`` (today), with their role loaded."""
+def _present_staff(day=None) -> QuerySet:
+    """Active IT staff who are not absent on ``day`` (today), with their role loaded."""
     day = day or timezone.localdate()
     return (
         users_with_roles()
-        .filter(is_active=True, it_teams=team_id)
+        .filter(is_active=True)
         .filter(Q(in_it_staff_group=True) | Q(is_superuser=True))
         .exclude(absent_from__lte=day, absent_until__gte=day)
-        .order_by("pk")
     )
+
+
+def present_members(team_id: int, *, day=None) -> QuerySet:
+    """Active IT staff in the team who are not absent on ``day`` (today), with their role loaded."""
+    return _present_staff(day).filter(it_teams=team_id).order_by("pk")
+
+
+def present_members_by_team(team_ids, *, day=None) -> dict[int, list]:
+    """The present members of each of these teams on ``day`` (today), in one query (for jobs that
+    tell many teams)."""
+    if not team_ids:
+        return {}
+    members: dict[int, list] = {}
+    for user in _present_staff(day).filter(it_teams__in=team_ids).annotate(member_of=F("it_teams")).order_by("pk"):
+        members.setdefault(user.member_of, []).append(user)
+    return members
 
 
 def team_members_to_notify(ticket: Ticket) -> list:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.roles import agents
+from tickets import routing
 from tickets.models import JobRecord, Ticket, TicketEvent
 
 Kind = TicketEvent.Kind
@@ -24,13 +25,24 @@ THRESHOLDS = {Kind.SLA_WARNING: "sla_warning", Kind.SLA_BREACH: "sla_breach"}
 BATCH = 500  # tickets per run and threshold; the rest follow on the next run
 
 
-def sla_alert_recipients(ticket: Ticket, *, all_staff: list | None = None) -> list:
-    """Who hears that a ticket's service level is at risk or breached: its assignee, or all IT staff
-    when nobody is responsible (``all_staff``: that list, read once by the caller).
+def sla_alert_recipients(
+    ticket: Ticket, kind: str = Kind.SLA_WARNING, *, team_members: dict | None = None, all_staff: list | None = None
+) -> list:
+    """Who hears that a ticket's service level is at risk (``Kind.SLA_WARNING``) or breached.
 
-    The one place to change the audience (e.g. to the ticket's team)."""
-    if ticket.assignee_id is not None and ticket.assignee.is_active:
-        return [ticket.assignee]
+    A warning goes to the assignee, or to the present members of the ticket's team when nobody is
+    responsible; a breach goes to the team and the assignee. All IT staff hear of it when that leaves
+    nobody (no team, everyone absent). ``team_members`` (team id -> present members, from
+    :func:`tickets.routing.present_members_by_team`) and ``all_staff`` are read once by the caller so a
+    run costs a bounded number of queries; without them they are read here."""
+    assignee = ticket.assignee if ticket.assignee_id is not None and ticket.assignee.is_active else None
+    people = [assignee] if assignee is not None else []
+    if ticket.team_id is not None and (assignee is None or kind == Kind.SLA_BREACH):
+        if team_members is None:
+            team_members = routing.present_members_by_team([ticket.team_id])
+        people += [member for member in team_members.get(ticket.team_id, []) if member != assignee]
+    if people:
+        return people
     return list(agents()) if all_staff is None else all_staff
 
 
@@ -91,20 +103,22 @@ def run(*, now=None) -> AlertResult:
 
     now = now or timezone.now()
     result = AlertResult()
-    events, records, recipients = [], [], {}
+    due = [(kind, ticket) for kind in (Kind.SLA_BREACH, Kind.SLA_WARNING) for ticket in _due(kind, now)]
+    teams = {ticket.team_id for _kind, ticket in due if ticket.team_id}
+    team_members = routing.present_members_by_team(teams, day=timezone.localdate(now))
     staff = None
-    for kind in (Kind.SLA_BREACH, Kind.SLA_WARNING):
-        for ticket in _due(kind, now):
-            if ticket.assignee_id is None and staff is None:
-                staff = list(agents())
-            target = ticket.sla_target_name
-            event = TicketEvent(
-                ticket=ticket, actor=None, kind=kind, new_value=target, is_internal=True, created_at=now
-            )
-            events.append(event)
-            records.append(JobRecord(key=_key(kind, target, ticket.pk), job=THRESHOLDS[kind], ticket=ticket))
-            recipients[id(event)] = sla_alert_recipients(ticket, all_staff=staff)
-            (result.breached if kind == Kind.SLA_BREACH else result.warned).append(ticket.pk)
+    events, records, recipients = [], [], {}
+    for kind, ticket in due:
+        people = sla_alert_recipients(ticket, kind, team_members=team_members, all_staff=staff or [])
+        if not people:  # nobody responsible and no team member present: all IT staff, read once
+            staff = staff or list(agents())
+            people = staff
+        target = ticket.sla_target_name
+        event = TicketEvent(ticket=ticket, actor=None, kind=kind, new_value=target, is_internal=True, created_at=now)
+        events.append(event)
+        records.append(JobRecord(key=_key(kind, target, ticket.pk), job=THRESHOLDS[kind], ticket=ticket))
+        recipients[id(event)] = people
+        (result.breached if kind == Kind.SLA_BREACH else result.warned).append(ticket.pk)
     if not events:
         return result
     JobRecord.objects.bulk_create(records)  # unique keys: a concurrent run fails here and sends nothing

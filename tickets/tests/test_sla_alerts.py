@@ -1,5 +1,8 @@
 """Service-level warnings at 80 % and on breach (tickets.sla_alerts): once, to the right people, cheap."""
 
+from collections import Counter
+from datetime import date
+
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -9,7 +12,7 @@ from conftest import make_user
 from teams_app import activity_types, payloads
 from teams_app.models import Notification, NotificationPreference
 from tickets import jobs, services, sla_alerts
-from tickets.models import JobRecord, Ticket, TicketEvent
+from tickets.models import JobRecord, ProblemSource, Team, Ticket, TicketEvent
 from tickets.tests.sla_helpers import berlin, set_policy, standard_policy
 
 Kind = TicketEvent.Kind
@@ -57,6 +60,49 @@ def test_unassigned_tickets_alert_all_it_staff(tree, employee, agent, second_age
     assert set(sla_notifications().values_list("recipient", flat=True)) == {agent.pk, second_agent.pk}
 
 
+def team_of(node, *members, name="Workplace"):
+    """A team owning ``node`` (no automatic assignment), with these members."""
+    team = Team.objects.create(name=name)
+    team.members.set(members)
+    ProblemSource.objects.filter(pk=node.pk).update(team=team)
+    return team
+
+
+def test_an_unassigned_ticket_of_a_team_warns_its_present_members_only(tree, employee, agent, second_agent):
+    node = covered(tree)
+    away = make_user("away", agent=True, absent_from=date(2026, 3, 1), absent_until=date(2026, 3, 6))
+    team_of(node, second_agent, away)
+    ticket = file(employee, node)
+    assert ticket.team_id is not None and ticket.assignee_id is None
+
+    sla_alerts.run(now=berlin(2026, 3, 2, 12, 15))
+
+    assert set(sla_notifications().values_list("recipient", flat=True)) == {second_agent.pk}  # not agent, not away
+
+
+def test_a_breach_tells_the_assignee_and_the_team_once(tree, employee, agent, second_agent):
+    node = covered(tree)
+    team_of(node, second_agent)
+    ticket = file(employee, node)
+    services.ticket_take(ticket=ticket, agent=agent)
+
+    sla_alerts.run(now=berlin(2026, 3, 2, 12, 15))  # the warning: the assignee alone
+    assert set(sla_notifications().values_list("recipient", flat=True)) == {agent.pk}
+    sla_alerts.run(now=berlin(2026, 3, 2, 13, 5))
+    sla_alerts.run(now=berlin(2026, 3, 2, 13, 30))  # once
+    # The assignee heard of the warning and the breach, the team member of the breach only.
+    assert Counter(sla_notifications().values_list("recipient", flat=True)) == {agent.pk: 2, second_agent.pk: 1}
+
+
+def test_a_team_whose_members_are_all_away_falls_back_to_all_it_staff(tree, employee, agent, second_agent):
+    node = covered(tree)
+    away = make_user("away", agent=True, absent_from=date(2026, 3, 1), absent_until=date(2026, 3, 6))
+    team_of(node, away)
+    file(employee, node)
+    sla_alerts.run(now=berlin(2026, 3, 2, 12, 15))
+    assert set(sla_notifications().values_list("recipient", flat=True)) == {agent.pk, second_agent.pk, away.pk}
+
+
 def test_each_target_is_warned_of_separately(tree, employee, agent):
     ticket = file(employee, covered(tree))
     services.ticket_take(ticket=ticket, agent=agent)
@@ -81,7 +127,7 @@ def test_a_paused_ticket_is_never_alerted(tree, employee, agent):
 def test_preferences_apply_and_nobody_hears_of_it_when_they_chose_none(tree, employee, agent):
     ticket = file(employee, covered(tree))
     services.ticket_take(ticket=ticket, agent=agent)
-    NotificationPreference.objects.create(user=agent, kind=SLA_KIND, channel=NotificationPreference.Choice.NONE)
+    NotificationPreference.objects.create(user=agent, kind=SLA_KIND, channel=NotificationPreference.NONE)
 
     result = sla_alerts.run(now=berlin(2026, 3, 2, 12, 15))
 
@@ -110,6 +156,7 @@ def test_the_alert_reads_well_in_e_mail_and_on_the_timeline(client, tree, employ
 def test_a_run_costs_the_same_queries_for_2_or_40_tickets(tree, employee, agent, django_assert_max_num_queries):
     node = covered(tree)
     people = [agent, make_user("carla", agent=True)]
+    team_of(node, people[1])  # unassigned ones warn the team; its members are read once per run
 
     def busy(count: int, day: int) -> None:
         for number in range(count):
