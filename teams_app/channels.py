@@ -5,8 +5,8 @@
   restored, the team renamed, the bot removed, and any message in a channel.
 - ``choose_it_channel``: the admin's pick (``/teams/setup/`` or the admin). At most one channel is the
   IT channel (a partial unique constraint); the Workflows webhook stays the no-bot alternative.
-- ``channel_for_ticket``: where a ticket's card goes. Today the IT channel for every ticket; the seam
-  where IT teams can later name their own channel.
+- ``channel_for_ticket``: where a ticket's card goes: the channel its IT team names (``Team.channel``),
+  else the IT channel.
 - ``deliver_channel_card`` (from ``teams_app.delivery``, in workers): the first delivery posts the
   card and keeps its activity id (``BotCard``); every later one replaces that very message (PUT on
   the activity), so the card in the channel always shows the ticket as it is now.
@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from microsoft_agents.activity import Activity
 
@@ -123,9 +124,12 @@ def it_channel() -> BotChannel | None:
 
 
 def channel_for_ticket(ticket) -> BotChannel | None:
-    """Where the card of a new ticket is posted. The seam for IT teams: once a ticket belongs to a
-    team that names its own channel, return that one here; today every ticket goes to the IT channel."""
-    return it_channel()
+    """Where the card of a new ticket is posted: its IT team's own channel where the team names one
+    the bot is still in, else the IT channel; one query."""
+    if ticket.team_id is None:
+        return it_channel()
+    where = Q(it_teams=ticket.team_id) | Q(is_it_channel=True)
+    return BotChannel.objects.filter(where, is_available=True).order_by("is_it_channel", "pk").first()
 
 
 class NotPostedYetError(Exception):

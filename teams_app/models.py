@@ -269,8 +269,8 @@ class BotChannel(models.Model):
     """A channel of a Teams team that the bot was added to: a place where it can post cards.
 
     Recorded from the bot's own activities (team install, channel created or renamed, a message in the
-    channel); the admin picks one as the IT channel, where every new ticket is posted. IT teams may
-    later each point to one of these (see ``teams_app.channels.channel_for_ticket``).
+    channel); the admin picks one as the IT channel, where every new ticket is posted. An IT team may
+    name one of these for its own tickets' cards (``tickets.Team.channel``).
     """
 
     # The conversation id of the channel ("19:...@thread.tacv2"); the General channel's is the team's.

@@ -317,7 +317,7 @@ class TeamAdmin(admin.ModelAdmin):
     list_display = ["name", "is_active", "member_names", "last_assigned"]
     list_filter = ["is_active"]
     search_fields = ["name"]
-    fields = ["name", "members", "is_active"]
+    fields = ["name", "members", "channel", "is_active"]
     filter_horizontal = ["members"]
 
     def get_queryset(self, request):
@@ -331,6 +331,13 @@ class TeamAdmin(admin.ModelAdmin):
         if db_field.name == "members":
             kwargs["queryset"] = agents()  # IT staff only
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "channel":
+            from teams_app.models import BotChannel
+
+            kwargs["queryset"] = BotChannel.objects.filter(is_available=True)  # channels the bot is in
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         retiring = change and "is_active" in form.changed_data and not obj.is_active

@@ -761,6 +761,19 @@ class Team(models.Model):
         editable=False,
         verbose_name=_("last assigned by round robin"),
     )
+    # Where the cards of the team's new tickets are posted (teams_app.channels.channel_for_ticket).
+    channel = models.ForeignKey(
+        "teams_app.BotChannel",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="it_teams",
+        verbose_name=_("Teams channel"),
+        help_text=_(
+            "New tickets of this team are posted here as cards (the bot must be in that team). "
+            "Empty: the IT channel chosen on the Teams app page."
+        ),
+    )
 
     class Meta:
         verbose_name = _("IT team")

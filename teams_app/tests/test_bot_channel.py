@@ -12,7 +12,7 @@ from teams_app.models import BotCard, BotChannel, Notification
 from teams_app.tests.adaptive_card_checks import card_problems
 from teams_app.tests.conftest import connect_microsoft, post_activity
 from tickets import services
-from tickets.models import Ticket
+from tickets.models import ProblemSource, Team, Ticket
 
 Status = Notification.Status
 TEAM = "19:it-team-general@thread.tacv2"
@@ -190,6 +190,37 @@ def test_a_new_ticket_is_posted_in_the_it_channel_and_its_activity_id_kept(bot, 
     assert stored.channel == it_channel
     assert stored.conversation_id == SUPPORT
     assert stored.activity_id.startswith("1:")
+
+
+NETWORK = "19:it-network@thread.tacv2"
+
+
+def test_a_team_with_its_own_channel_gets_its_tickets_cards_there(client, bot, agent_oid, it_channel, employee, tree):
+    channel_event(client, bot, agent_oid, "channelCreated", NETWORK, "Network")
+    own = BotChannel.objects.get(channel_id=NETWORK)
+    team = Team.objects.create(name="Network & Access", channel=own)
+    ProblemSource.objects.filter(pk=tree["paper_jam"].pk).update(team=team)
+
+    ticket = new_ticket(employee, tree)
+    assert ticket.team == team
+    assert delivery.deliver(channel_row(ticket, kind="ticketCreated").pk) == Status.SENT
+    [posted] = bot.sent
+    assert posted.conversation_id == NETWORK
+    assert BotCard.objects.get(ticket=ticket).channel == own
+
+    # The bot left that channel: the team's next ticket goes to the IT channel instead.
+    channel_event(client, bot, agent_oid, "channelDeleted", NETWORK, "Network")
+    later = new_ticket(employee, tree, title="Second jam")
+    assert delivery.deliver(channel_row(later, kind="ticketCreated").pk) == Status.SENT
+    assert bot.sent[-1].conversation_id == SUPPORT
+
+
+def test_a_team_without_a_channel_posts_in_the_it_channel(bot, it_channel, employee, tree):
+    team = Team.objects.create(name="Workplace")
+    ProblemSource.objects.filter(pk=tree["paper_jam"].pk).update(team=team)
+    ticket = new_ticket(employee, tree)
+    assert delivery.deliver(channel_row(ticket, kind="ticketCreated").pk) == Status.SENT
+    assert bot.sent[-1].conversation_id == SUPPORT
 
 
 def test_a_change_updates_the_same_card_in_place(bot, it_channel, employee, agent, tree):
