@@ -203,6 +203,8 @@ def satisfaction_page(request):
         row.url = link(source=row.key, filed_on="exact", **finished)
     for row in result.by_agent:
         row.url = link(assignee=row.key if row.key is not None else "none", **finished)
+    for row in result.by_team:
+        row.url = link(team=row.key if row.key is not None else "none", **finished)
     context = {
         "form": form,
         "choice": choice,

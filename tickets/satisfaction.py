@@ -1,4 +1,4 @@
-"""Satisfaction and self-help figures: thumbs up per problem source and per agent, and deflections.
+"""Satisfaction and self-help figures: thumbs up per problem source, agent and IT team, and deflections.
 
 Ratings (tickets.ratings) count in the period they were given; deflections (tickets.self_help) on
 the day "That solved it" was pressed. Each row is one node as the rating or deflection recorded it.
@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext as _
 
 from tickets import problem_sources
 from tickets.analysis import Period
-from tickets.models import SelfHelpDeflection, TicketRating
+from tickets.models import SelfHelpDeflection, Team, TicketRating
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Satisfaction:
     by_node: list[SatisfactionRow]
     by_agent: list[SatisfactionRow]
     deflections: list[DeflectionRow]
+    by_team: list[SatisfactionRow]
 
     @property
     def deflected(self) -> int:
@@ -60,6 +62,9 @@ def satisfaction(period: Period) -> Satisfaction:
     agent_rows = _counted(ratings, "agent")
     names = get_user_model().objects.in_bulk([pk for pk, _n, _up in agent_rows if pk is not None])
     by_agent = [SatisfactionRow(pk, names[pk].display_name if pk in names else "", n, up) for pk, n, up in agent_rows]
+    team_rows = _counted(ratings, "ticket__team")  # the IT team that holds the ticket now
+    teams = dict(Team.objects.filter(pk__in=[pk for pk, _n, _up in team_rows if pk]).values_list("pk", "name"))
+    by_team = [SatisfactionRow(pk, teams.get(pk, _("No team")), n, up) for pk, n, up in team_rows]
     deflections = [
         DeflectionRow(row["problem_source"], paths.get(row["problem_source"], ""), row["solved"])
         for row in SelfHelpDeflection.objects.filter(day__gte=period.start, day__lte=period.end)
@@ -73,4 +78,5 @@ def satisfaction(period: Period) -> Satisfaction:
         by_node=sorted(by_node, key=lambda row: row.label),
         by_agent=sorted(by_agent, key=lambda row: (row.key is None, row.label)),
         deflections=sorted(deflections, key=lambda row: (-row.solved, row.label)),
+        by_team=sorted(by_team, key=lambda row: (row.key is None, row.label)),
     )

@@ -9,7 +9,7 @@ from django.utils import timezone
 from conftest import make_user
 from tickets import ratings, self_help, services
 from tickets.analysis import Period
-from tickets.models import Ticket, TicketRating
+from tickets.models import Team, Ticket, TicketRating
 from tickets.satisfaction import satisfaction
 
 Status = Ticket.Status
@@ -74,6 +74,23 @@ def test_the_page_links_each_figure_to_its_list(client, agent, second_agent, tre
     assert {t.pk for t in listed.context["page"].object_list} <= set(
         Ticket.objects.filter(problem_source_id=node_row.key).values_list("pk", flat=True)
     )
+
+
+def test_satisfaction_per_it_team_links_to_the_teams_list(client, agent, second_agent, tree, figures):
+    team = Team.objects.create(name="Workplace")
+    Ticket.objects.filter(assignee=agent).update(team=team)  # agent's three rated tickets of the period
+
+    result = satisfaction(this_month())
+    assert [(row.label, row.ratings, row.positive) for row in result.by_team] == [
+        ("Workplace", 3, 2),
+        ("No team", 1, 0),
+    ]
+    client.force_login(agent)
+    html = client.get(reverse("tickets:satisfaction"), {"period": "30"}).content.decode()
+    assert "Per IT team" in html and f"team={team.pk}" in html and "team=none" in html
+    listed = client.get(client.get(reverse("tickets:satisfaction"), {"period": "30"}).context["result"].by_team[0].url)
+    shown = {t.pk for t in listed.context["page"].object_list}
+    assert shown and shown <= set(team.tickets.values_list("pk", flat=True))
 
 
 def test_employees_do_not_see_the_figures(client, employee):
