@@ -144,8 +144,10 @@ def analysis_page(request):
     ]
     week_links = _week_links(result)
     sla_rows = _sla_rows(request, result, rows)
+    team_breaches = _team_breaches(request, result) if sla_rows else []
     context = {
         "sla_rows": sla_rows,
+        "team_breaches": team_breaches,
         "form": form,
         "choice": choice,
         "periods": [
@@ -215,6 +217,23 @@ def satisfaction_page(request):
         "result": result,
     }
     return render(request, "tickets/satisfaction.html", context)
+
+
+def _team_breaches(request, result: analysis.Analysis) -> list:
+    """Breaches of the node's subtree per IT team, each count linking to its tickets."""
+    from tickets import sla_analysis
+
+    link = _list_links()
+    opened = _days(result.period.start, result.period.end)
+    finished = _days(result.period.start, result.period.end, created=False)
+    rows = sla_analysis.breaches_by_team(
+        tickets=Ticket.objects.visible_to(request.user), node=result.node, period=result.period
+    )
+    for row in rows:
+        base = {"source": result.node.pk if result.node else None, "team": row.team_id or "none"}
+        row.response_url = link(**base, **opened, sla_result="response_missed")
+        row.resolution_url = link(**base, **finished, sla_result="resolution_missed")
+    return rows
 
 
 def _sla_rows(request, result: analysis.Analysis, rows: list[analysis.Row]) -> list:

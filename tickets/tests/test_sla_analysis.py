@@ -4,7 +4,7 @@ import time_machine
 from django.urls import reverse
 
 from tickets import services
-from tickets.models import Ticket
+from tickets.models import ProblemSource, Team, Ticket
 from tickets.tests.sla_helpers import berlin, set_policy, standard_policy
 
 MARCH = {"period": "custom", "start": "2026-03-01", "end": "2026-03-31"}
@@ -51,6 +51,35 @@ def test_sla_figures_per_node_link_to_the_matching_tickets(client, tree, employe
     assert sorted(row.title for row in late) == ["late", "unanswered"]
     assert [row.title for row in in_time] == ["in time"]
     assert "Service levels" in response.content.decode()
+
+
+def test_breaches_per_it_team_link_to_the_teams_late_tickets(client, tree, employee, agent):
+    node = set_policy(tree["paper_jam"], standard_policy())  # first response 4 h
+    workplace = Team.objects.create(name="Workplace")
+    ProblemSource.objects.filter(pk=node.pk).update(team=workplace)
+    filed = {}
+    for name in ("late", "unanswered", "in time"):
+        filed[name] = at(
+            berlin(2026, 3, 2, 9, 0),
+            lambda name=name: services.ticket_create(
+                requester=employee, problem_source=node, title=name, description="d"
+            ),
+        )
+    Ticket.objects.filter(pk=filed["unanswered"].pk).update(team=None)  # taken out of the team
+    at(berlin(2026, 3, 2, 10, 0), lambda: services.ticket_comment(ticket=filed["in time"], author=agent, body="a"))
+    at(berlin(2026, 3, 2, 15, 0), lambda: services.ticket_comment(ticket=filed["late"], author=agent, body="b"))
+    client.force_login(agent)
+
+    with time_machine.travel(berlin(2026, 4, 1, 12, 0), tick=False):
+        response = client.get(reverse("tickets:analysis"), MARCH)
+        rows = response.context["team_breaches"]
+        assert [(row.name, row.responses_missed, row.resolutions_missed) for row in rows] == [
+            ("", 1, 0),
+            ("Workplace", 1, 0),
+        ]
+        listed = client.get(rows[1].response_url).context["page"].object_list
+    assert [row.title for row in listed] == ["late"]
+    assert "Breaches per IT team" in response.content.decode()
 
 
 def test_no_sla_card_without_tickets_under_a_service_level(client, tree, employee, agent):
