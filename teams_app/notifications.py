@@ -8,6 +8,9 @@ The rules:
 - The assignee hears that a ticket was assigned to them, and of the requester's comments.
 - The requester hears of public replies, and of status changes to waiting, resolved and closed.
 - Internal notes and other internal events reach IT staff only; never the requester.
+- People affected by a ticket (tickets.known_issues) hear, as a status change of their ticket, when
+  its known-issue status text changes and when it is resolved or closed; the requester hears of a
+  new status text too. One such notification per person and change.
 - Nobody hears of their own action; inactive people hear nothing.
 - Each person chooses per kind: Teams, e-mail, both or none. Without a choice: Teams for people who
   sign in with Microsoft, e-mail for everyone else. Teams is the activity feed and, for people the
@@ -26,7 +29,7 @@ from social_django.models import UserSocialAuth
 from accounts.roles import agents
 from teams_app import activity_types
 from teams_app.models import BotConversation, Notification, NotificationPreference
-from tickets.models import Ticket, TicketEvent
+from tickets.models import AffectedPerson, Ticket, TicketEvent
 
 PROVIDER = "azuread-v2-tenant-oauth2"  # accounts.tokens.PROVIDER; the uid is the Entra object id
 
@@ -35,6 +38,7 @@ Choice = NotificationPreference.Choice
 Channel = Notification.Channel
 
 STATUSES_THE_REQUESTER_HEARS_OF = {Ticket.Status.WAITING, Ticket.Status.RESOLVED, Ticket.Status.CLOSED}
+FINISHED = {Ticket.Status.RESOLVED, Ticket.Status.CLOSED}
 
 # Which kinds each role can receive (the settings page offers these).
 REQUESTER_KINDS = (activity_types.TICKET_REPLY.type, activity_types.TICKET_STATUS.type)
@@ -96,9 +100,16 @@ def _audiences(event: TicketEvent, ticket: Ticket) -> list[_Audience]:
         if event.actor_id == ticket.requester_id:
             return [_Audience(event, activity_types.TICKET_COMMENT.type, [ticket.assignee] if ticket.assignee else [])]
         return [_Audience(event, activity_types.TICKET_REPLY.type, [ticket.requester])]
+    audiences = []
     if event.kind == Kind.STATUS and event.new_value in STATUSES_THE_REQUESTER_HEARS_OF:
-        return [_Audience(event, activity_types.TICKET_STATUS.type, [ticket.requester])]
-    return []
+        audiences.append(_Audience(event, activity_types.TICKET_STATUS.type, [ticket.requester]))
+    if event.kind == Kind.KNOWN_ISSUE or (event.kind == Kind.STATUS and event.new_value in FINISHED):
+        # Only what the event's ticket is affected by is read, and only for these events.
+        people = [row.user for row in AffectedPerson.objects.filter(ticket_id=ticket.pk).select_related("user")]
+        if event.kind == Kind.KNOWN_ISSUE:
+            people.append(ticket.requester)
+        audiences.append(_Audience(event, activity_types.TICKET_STATUS.type, people))
+    return audiences
 
 
 @transaction.atomic(savepoint=False)  # part of the caller's change: both are written, or neither
@@ -119,12 +130,17 @@ def notify(events: Iterable[TicketEvent], *, ticket: Ticket | None = None) -> li
     audiences = [audience for event in events for audience in _audiences(event, ticket)]
 
     wanted: list[tuple[_Audience, object]] = []
+    status_heard: set[int] = set()
     for audience in audiences:
         for person in audience.recipients:
             if person is None or not person.is_active or person.pk == audience.event.actor_id:
                 continue  # nobody hears of their own action
             if audience.event.is_internal and not person.is_agent:
                 continue  # internal notes and what hangs on them never reach employees
+            if audience.kind == activity_types.TICKET_STATUS.type:
+                if person.pk in status_heard:
+                    continue  # a new known-issue text and the resolve of one change: heard once
+                status_heard.add(person.pk)
             wanted.append((audience, person))
 
     person_ids = {person.pk for _audience, person in wanted}

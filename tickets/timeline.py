@@ -47,7 +47,8 @@ def label_events(events: list) -> list:
     """Set ``old_label``, ``new_label``, ``icon`` and ``sentence`` on every event; returns the same list.
 
     The events are TicketEvents or rows with the same fields and an ``actor_name`` (tickets.rows)."""
-    users = get_user_model().objects.in_bulk(_ids(events, Kind.ASSIGNMENT)) if events else {}
+    user_ids = _ids(events, Kind.ASSIGNMENT) | _ids(events, Kind.AFFECTED)
+    users = get_user_model().objects.in_bulk(user_ids) if user_ids else {}
     source_ids = _ids(events, Kind.PROBLEM_SOURCE) | _ids(events, Kind.CREATED)
     sources = ProblemSource.objects.in_bulk(source_ids) if source_ids else {}
 
@@ -56,7 +57,9 @@ def label_events(events: list) -> list:
             return choice_label(Ticket.Status, value)
         if kind == Kind.PRIORITY:
             return choice_label(Ticket.Priority, value)
-        if kind == Kind.ASSIGNMENT:
+        if kind in (Kind.DUPLICATE, Kind.MERGED):
+            return f"#{value}" if value else ""
+        if kind in (Kind.ASSIGNMENT, Kind.AFFECTED):
             if not value:
                 return _("nobody")
             user = users.get(int(value))
@@ -96,6 +99,10 @@ ICONS = {
     Kind.DUE_DATE: "bi-calendar-event text-bg-secondary",
     Kind.COMMENT: "bi-chat-left-text text-bg-primary",
     Kind.INTERNAL_NOTE: "bi-lock-fill text-bg-warning",
+    Kind.KNOWN_ISSUE: "bi-megaphone text-bg-warning",
+    Kind.AFFECTED: "bi-people text-bg-info",
+    Kind.DUPLICATE: "bi-files text-bg-secondary",
+    Kind.MERGED: "bi-union text-bg-secondary",
 }
 DEFAULT_ICON = "bi-paperclip text-bg-secondary"
 
@@ -121,6 +128,22 @@ SENTENCES = {
     Kind.COMMENT: gettext_lazy("<strong>%(actor)s</strong> replied"),
     Kind.INTERNAL_NOTE: gettext_lazy("<strong>%(actor)s</strong> wrote an internal note"),
     Kind.ATTACHMENT: gettext_lazy("<strong>%(actor)s</strong> attached <em>%(name)s</em>"),
+    Kind.KNOWN_ISSUE: (
+        gettext_lazy("<strong>%(actor)s</strong> set the known-issue status: <em>%(new)s</em>"),
+        gettext_lazy("<strong>%(actor)s</strong> ended the known issue"),
+    ),
+    Kind.AFFECTED: (
+        gettext_lazy("<strong>%(actor)s</strong> added <strong>%(new)s</strong> as affected"),
+        gettext_lazy("<strong>%(actor)s</strong> removed %(old)s from the affected people"),
+    ),
+    Kind.DUPLICATE: (
+        gettext_lazy("<strong>%(actor)s</strong> closed this ticket as a duplicate of <strong>%(new)s</strong>"),
+        gettext_lazy("<strong>%(actor)s</strong> undid the merge into %(old)s"),
+    ),
+    Kind.MERGED: (
+        gettext_lazy("<strong>%(actor)s</strong> merged ticket <strong>%(new)s</strong> into this one"),
+        gettext_lazy("<strong>%(actor)s</strong> undid a merge into this ticket"),
+    ),
 }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import analysis_views, export_views, saved_list_views, source_views, views
+from tickets import analysis_views, export_views, known_issue_views, saved_list_views, source_views, views
 
 app_name = "tickets"
 
@@ -23,4 +23,14 @@ urlpatterns = [
     path("<int:pk>/update/", views.ticket_update, name="update"),
     path("<int:pk>/close/", views.ticket_close, name="close"),
     path("<int:pk>/reopen/", views.ticket_reopen, name="reopen"),
+    # Known issues, affected people, duplicates, merges (tickets.known_issue_views)
+    path("similar/", known_issue_views.similar_tickets, name="similar"),
+    path("known-issues/", known_issue_views.known_issue_banners, name="known_issue_banners"),
+    path("<int:pk>/known-issue/", known_issue_views.known_issue_mark, name="known_issue"),
+    path("<int:pk>/known-issue/resolve/", known_issue_views.known_issue_resolve, name="known_issue_resolve"),
+    path("<int:pk>/affects-me/", known_issue_views.affects_me, name="affects_me"),
+    path("<int:pk>/affected/remove/", known_issue_views.affected_remove, name="affected_remove"),
+    path("<int:pk>/duplicate/", known_issue_views.duplicate_attach, name="duplicate"),
+    path("<int:pk>/merge/", known_issue_views.ticket_merge, name="merge"),
+    path("<int:pk>/similar/", known_issue_views.similar_panel, name="similar_panel"),
 ]

@@ -4,6 +4,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Count, F, Q, QuerySet, Value
 from django.http import FileResponse, Http404, HttpResponse
@@ -13,7 +14,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tickets import drafts, problem_sources, services
+from tickets import drafts, known_issues, problem_sources, services
 from tickets.forms import (
     AttachmentForm,
     CommentForm,
@@ -45,7 +46,9 @@ def agent_required(view):
 
 
 def _visible_ticket(request, pk: int) -> Ticket:
-    tickets = Ticket.objects.visible_to(request.user).select_related("requester", "assignee", "problem_source")
+    tickets = Ticket.objects.visible_to(request.user).select_related(
+        "requester", "assignee", "problem_source", "known_issue"
+    )
     return get_object_or_404(tickets, pk=pk)
 
 
@@ -276,8 +279,13 @@ def ticket_new(request):
     if node is not None and (not level.choices or file_here):
         form = TicketCreateForm(initial={"problem_source": node.pk, **drafts.initial(request)})
         context = {"form": form, "node": node, "path": level.path, "draft_requester": drafts.requester(request)}
+        context["known_issues"] = known_issues.banners(request.user, node)
         return render(request, "tickets/ticket_form.html", context)
-    return render(request, "tickets/ticket_picker.html", {"level": level})
+    return render(
+        request,
+        "tickets/ticket_picker.html",
+        {"level": level, "known_issues": known_issues.banners(request.user, node)},
+    )
 
 
 # --- One ticket -----------------------------------------------------------------------------------
@@ -286,6 +294,9 @@ def ticket_new(request):
 def _timeline(ticket: Ticket, user, attachments: list[Attachment]) -> list:
     """The ticket's events as the timeline shows them, each comment with its files."""
     events = TicketEvent.objects.filter(ticket=ticket).visible_to(user).order_by("created_at", "pk")
+    rows = timeline_rows(events)
+    if known_issues.is_affected_only(ticket, user):
+        known_issues.hide_identities(rows, user)
     by_comment = defaultdict(list)
     by_pk = {}
     for attachment in attachments:
@@ -293,7 +304,7 @@ def _timeline(ticket: Ticket, user, attachments: list[Attachment]) -> list:
         if attachment.comment_id:
             by_comment[attachment.comment_id].append(attachment)
     timeline = []
-    for event in label_events(timeline_rows(events)):
+    for event in label_events(rows):
         event.attachment = by_pk.get(event.attachment_id)
         if event.kind == TicketEvent.Kind.ATTACHMENT and event.attachment and event.attachment.comment_id:
             continue  # shown with its comment
@@ -322,6 +333,9 @@ def _detail_context(request, ticket: Ticket, **forms) -> dict:
         chosen = request.GET.get("problem_source", "")
         if "update_form" not in forms and chosen.isdecimal():  # sent back by the tree browser (no JS)
             context["update_form"].initial["problem_source"] = int(chosen)
+    from tickets.known_issue_views import detail_context
+
+    context.update(detail_context(request, ticket, forms, path))
     return context
 
 
@@ -337,10 +351,17 @@ def _invalid(request, ticket, **forms):
     return render(request, "tickets/ticket_detail.html", _detail_context(request, ticket, **forms), status=400)
 
 
+def _refuse_affected_only(ticket: Ticket, user) -> None:
+    """People who only are affected by a ticket read its public timeline; they do not write on it."""
+    if known_issues.is_affected_only(ticket, user):
+        raise PermissionDenied
+
+
 @login_required
 @require_POST
 def ticket_comment(request, pk: int):
     ticket = _visible_ticket(request, pk)
+    _refuse_affected_only(ticket, request.user)
     form = CommentForm(request.POST, request.FILES, user=request.user)
     if not form.is_valid():
         return _invalid(request, ticket, comment_form=form)
@@ -359,6 +380,7 @@ def ticket_comment(request, pk: int):
 @require_POST
 def ticket_attach(request, pk: int):
     ticket = _visible_ticket(request, pk)
+    _refuse_affected_only(ticket, request.user)
     form = AttachmentForm(request.POST, request.FILES)
     if not form.is_valid():
         return _invalid(request, ticket, attachment_form=form)
