@@ -28,7 +28,7 @@ def detail_context(request, ticket: Ticket, forms: dict, path: list) -> dict:
         "known_issue": known,
         "affected_view": affected_view,
         # An affected person learns nothing about who filed the ticket.
-        "requester_name": _("A colleague") if affected_view else ticket.requester.display_name,
+        "requester_name": known_issues.A_COLLEAGUE if affected_view else ticket.requester.display_name,
     }
     if not user.is_agent:
         return context

@@ -11,11 +11,14 @@ ticket and records what moved (``TicketMerge``), so that an admin can undo it.
 Each workflow runs in one transaction, writes its events and announces them like ``tickets.services``.
 """
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.roles import agents
 from tickets.models import (
@@ -250,6 +253,17 @@ def ticket_merge_undo(*, merge: TicketMerge, actor) -> None:
 
 # --- Reading: what pages show -------------------------------------------------------------------
 
+A_COLLEAGUE = gettext_lazy("A colleague")
+"""How an affected person sees anybody but themselves and IT staff."""
+
+
+def actor_is_staff(prefix: str = "actor"):
+    """An expression: the event's actor (or ``prefix``'s person) is IT staff (accounts.roles.agents)."""
+    User = get_user_model()  # noqa: N806
+    in_group = User.groups.through.objects.filter(user_id=OuterRef(f"{prefix}_id"), group__name=settings.IT_STAFF_GROUP)
+    return ExpressionWrapper(Q(**{f"{prefix}__is_superuser": True}) | Q(Exists(in_group)), output_field=BooleanField())
+
+
 BANNER_LIMIT = 5
 
 
@@ -271,7 +285,7 @@ def hide_identities(rows, user) -> None:
     staff = set(agents().filter(pk__in=people).values_list("pk", flat=True)) if people else set()
     for row in rows:
         if row.actor_id and row.actor_id != user.pk and row.actor_id not in staff:
-            row.actor_name = _("A colleague")
+            row.actor_name = str(A_COLLEAGUE)
 
 
 def banners(user, node: ProblemSource | None = None) -> list[KnownIssue]:

@@ -63,7 +63,7 @@ def _history_page(request, events):
     """A page of newest-first events without counting them all: one query, one extra row."""
     number = _page_number(request)
     offset = (number - 1) * HISTORY_PAGE_SIZE
-    rows = history_rows(events[offset : offset + HISTORY_PAGE_SIZE + 1])
+    rows = history_rows(events[offset : offset + HISTORY_PAGE_SIZE + 1], viewer=request.user)
     return {
         "events": label_events(rows[:HISTORY_PAGE_SIZE]),
         "number": number,
