@@ -38,10 +38,16 @@ def known(ticket, tree, people):
     known_issues.known_issue_mark(
         ticket=ticket, actor=agent, problem_source=tree["printer"], status_text="Technician on the way"
     )
-    services.ticket_comment(ticket=ticket, author=people["requester"], body="Still jamming", files=[checked_png("jam.png")])
+    services.ticket_comment(
+        ticket=ticket, author=people["requester"], body="Still jamming", files=[checked_png("jam.png")]
+    )
     services.ticket_comment(ticket=ticket, author=agent, body="We are on it, bring paper")
     services.ticket_comment(
-        ticket=ticket, author=agent, body="Vendor contract 4711 secret", is_internal=True, files=[checked_png("int.png")]
+        ticket=ticket,
+        author=agent,
+        body="Vendor contract 4711 secret",
+        is_internal=True,
+        files=[checked_png("int.png")],
     )
     for person in (people["affected"], people["removed"]):
         known_issues.affected_add(ticket=ticket, user=person)
@@ -177,9 +183,7 @@ def test_removed_person_sees_nothing_in_history_list_search_and_export(client, k
     assert len(rows) == 1  # the header
 
 
-def test_affected_person_finds_the_ticket_by_public_words_only_and_exports_it_without_requester(
-    client, known, people
-):
+def test_affected_person_finds_the_ticket_by_public_words_only_and_exports_it_without_requester(client, known, people):
     client.force_login(people["affected"])
 
     def found(words):
