@@ -11,6 +11,7 @@ from tickets.models import (
     SavedTicketFilter,
     Ticket,
     TicketEvent,
+    TicketMerge,
 )
 from tickets.problem_sources import tree_write_lock
 
@@ -93,6 +94,12 @@ class TicketEventAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_internal"]
     list_select_related = ["ticket", "actor"]
     raw_id_fields = ["ticket", "actor", "comment", "attachment"]
+    actions = ["undo_merge"]
+
+    @admin.action(description=_("Undo the merges of the selected “ticket merged in” events"))
+    def undo_merge(self, request, queryset):
+        merge_ids = [int(e.old_value) for e in queryset.filter(kind=TicketEvent.Kind.MERGED).exclude(new_value="")]
+        _undo_merges(self, request, TicketMerge.objects.filter(pk__in=merge_ids))
 
     # The history is a record, not a draft.
     def has_add_permission(self, request):
@@ -165,3 +172,40 @@ class InboundMailAdmin(admin.ModelAdmin):
             status=InboundMail.Status.PENDING, attempts=0, processed_at=None
         )
         self.message_user(request, _("%(count)d e-mails will be read again on the next run.") % {"count": count})
+
+
+# --- Known issues, affected people, merges (tickets.known_issues) ---------------------------------
+
+
+def _undo_merges(model_admin, request, merges) -> None:
+    from django.contrib import messages
+    from django.core.exceptions import ValidationError
+
+    from tickets.known_issues import ticket_merge_undo
+
+    done = 0
+    for merge in merges.filter(undone_at__isnull=True):
+        try:
+            ticket_merge_undo(merge=merge, actor=request.user)
+            done += 1
+        except ValidationError as error:
+            model_admin.message_user(request, f"{merge}: {' '.join(error.messages)}", messages.ERROR)
+    model_admin.message_user(request, _("%(count)d merges were undone.") % {"count": done})
+
+
+@admin.register(TicketMerge)
+class TicketMergeAdmin(admin.ModelAdmin):
+    """Each merge with what it moved; the action puts it back (as does the action on its event)."""
+
+    list_display = ["created_at", "merged", "kept", "actor", "undone_at"]
+    list_select_related = ["merged", "kept", "actor"]
+    readonly_fields = ["kept", "merged", "actor", "moved", "previous_status", "created_at", "undone_at"]
+    fields = readonly_fields
+    actions = ["undo"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Undo the selected merges"))
+    def undo(self, request, queryset):
+        _undo_merges(self, request, queryset)
