@@ -23,7 +23,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.roles import it_staff_group
-from devtools.demo_content import DEMO_TICKETS, DEMO_TREE, DEMO_USERS, PATH_SEPARATOR, DemoNode, DemoTicket, Step
+from devtools.demo_content import (
+    DEMO_KNOWN_ISSUE,
+    DEMO_TICKETS,
+    DEMO_TREE,
+    DEMO_USERS,
+    PATH_SEPARATOR,
+    DemoNode,
+    DemoTicket,
+    Step,
+)
 from tickets import problem_sources, services
 from tickets.models import Comment, ProblemSource, Ticket, TicketEvent
 
@@ -225,6 +234,21 @@ def tickets_create(users: dict, *, seed: int = SEED, now: datetime | None = None
     return created
 
 
+def known_issue_create(users: dict, spec=DEMO_KNOWN_ISSUE) -> None:
+    """Mark the demo known issue and let a few colleagues say it affects them too."""
+    from tickets import known_issues
+
+    ticket = Ticket.objects.filter(title=spec.title, requester__username__in=users.keys()).first()
+    node = nodes_by_path().get(spec.source)
+    if ticket is None or node is None or not ticket.is_open:
+        return
+    known_issues.known_issue_mark(
+        ticket=ticket, actor=users[spec.agent], problem_source=node, status_text=spec.status_text
+    )
+    for username in spec.affected:
+        known_issues.affected_add(ticket=ticket, user=users[username])
+
+
 # --- Everything -----------------------------------------------------------------------------------
 
 
@@ -241,4 +265,6 @@ def load_demo_data(*, seed: int = SEED) -> DemoDataReport:
     users, users_created = users_create()
     nodes_created = 0 if ProblemSource.objects.exists() else tree_create()
     tickets_created = 0 if demo_tickets_exist() else tickets_create(users, seed=seed)
+    if tickets_created:
+        known_issue_create(users)
     return DemoDataReport(users_created=users_created, nodes_created=nodes_created, tickets_created=tickets_created)

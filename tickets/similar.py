@@ -12,9 +12,9 @@ their own open tickets. An agent sees open tickets of anybody.
 
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorExact
+from django.contrib.postgres.search import SearchQuery, SearchVector, SearchVectorExact
 from django.db import connections
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
 
 from tickets.models import AffectedPerson, KnownIssue, Ticket
 from tickets.search import SearchDocument, is_one_lexeme, search_terms
@@ -43,13 +43,22 @@ def _postgres(tickets) -> bool:
     return connections[tickets.db].vendor == "postgresql"
 
 
+def _prefix(word: str) -> SearchQuery:
+    return SearchQuery(f"{word}:*", search_type="raw", config="simple")
+
+
 def _ranked(tickets, words: list[str], *, stored_document: bool, limit: int):
     """``tickets`` matching any of ``words``, best first: a list of at most ``limit``."""
     if _postgres(tickets):
         # Words are \\w-only (search_terms), so the raw tsquery cannot carry tsquery syntax.
         query = SearchQuery(" | ".join(f"{word}:*" for word in words), search_type="raw", config="simple")
         document = SearchDocument() if stored_document else SearchVector("title", "description", config="simple")
-        matches = tickets.annotate(rank=SearchRank(document, query)).filter(SearchVectorExact(document, query))
+        # The rank is how many of the words a ticket has: a few cheap @@ tests per matching ticket,
+        # where ts_rank cost 20 µs each (40 ms for the 2,000 open tickets a common word matches).
+        rank = sum(
+            Case(When(SearchVectorExact(document, _prefix(word)), then=Value(1)), default=Value(0)) for word in words
+        )
+        matches = tickets.filter(SearchVectorExact(document, query)).annotate(rank=rank)
         return list(matches.order_by("-rank", "-created_at", "-pk")[:limit])
     condition = Q()
     for word in words:
