@@ -133,8 +133,8 @@ SENTENCES = {
         gettext_lazy("<strong>%(actor)s</strong> ended the known issue"),
     ),
     Kind.AFFECTED: (
-        gettext_lazy("<strong>%(actor)s</strong> added <strong>%(new)s</strong> as affected"),
-        gettext_lazy("<strong>%(actor)s</strong> removed %(old)s from the affected people"),
+        gettext_lazy("<strong>%(new)s</strong> is affected too"),
+        gettext_lazy("<strong>%(old)s</strong> is no longer affected"),
     ),
     Kind.DUPLICATE: (
         gettext_lazy("<strong>%(actor)s</strong> closed this ticket as a duplicate of <strong>%(new)s</strong>"),
