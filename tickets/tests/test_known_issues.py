@@ -273,3 +273,85 @@ def test_similar_lookup_ignores_short_and_common_words_and_bad_input(client, kno
 def test_similar_lookup_needs_sign_in(client):
     response = client.get(reverse("tickets:similar"), {"title": "printer"})
     assert response.status_code == 302
+
+
+# --- Bad input, escaping, constant queries ------------------------------------------------------------
+
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def test_status_text_is_escaped_everywhere(client, ticket, tree, agent, other_employee):
+    known_issues.known_issue_mark(ticket=ticket, actor=agent, problem_source=tree["printer"], status_text=XSS)
+    pages = []
+    client.force_login(other_employee)
+    pages.append(client.get(reverse("tickets:known_issue_banners")).content.decode())
+    pages.append(client.get(reverse("tickets:new"), {"source": tree["paper_jam"].pk}).content.decode())
+    pages.append(client.get(reverse("tickets:similar"), {"title": "printer jams"}).content.decode())
+    client.force_login(agent)
+    pages.append(client.get(ticket.get_absolute_url()).content.decode())
+
+    for html in pages:
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"problem_source": "", "status_text": "Down"},
+        {"problem_source": "abc", "status_text": "Down"},
+        {"problem_source": "999999", "status_text": "Down"},
+        {"status_text": "x" * 201},
+        {"status_text": "   "},
+    ],
+)
+def test_bad_known_issue_form_is_400_and_changes_nothing(client, ticket, tree, agent, data):
+    data = {"problem_source": tree["printer"].pk, **data}
+    client.force_login(agent)
+
+    response = client.post(reverse("tickets:known_issue", args=[ticket.pk]), data)
+
+    assert response.status_code == 400
+    assert not KnownIssue.objects.exists()
+    assert not TicketEvent.objects.filter(kind=Kind.KNOWN_ISSUE).exists()
+
+
+@pytest.mark.parametrize("value", ["", "abc", "-1", "9" * 30, "1.5"])
+def test_bad_ticket_numbers_for_merge_and_duplicate_change_nothing(client, pair, agent, value):
+    kept, merged, _carla = pair
+    client.force_login(agent)
+
+    for name in ("merge", "duplicate"):
+        response = client.post(reverse(f"tickets:{name}", args=[kept.pk]), {"ticket": value})
+        assert response.status_code == 302
+        assert "no such ticket" in " ".join(messages_of(response))
+    assert not TicketMerge.objects.exists()
+    assert Ticket.objects.get(pk=kept.pk).status == Ticket.objects.get(pk=merged.pk).status == Status.NEW
+
+
+def test_agent_removing_a_stranger_is_404(client, known, agent, other_employee):
+    client.force_login(agent)
+    for value in (str(other_employee.pk), "abc", "9" * 30):
+        response = client.post(reverse("tickets:affected_remove", args=[known.pk]), {"user": value})
+        assert response.status_code == 404
+
+
+@pytest.mark.parametrize("url_name", ["tickets:similar", "tickets:known_issue_banners"])
+def test_similar_and_banner_fragments_have_constant_query_counts(
+    client, known, tree, agent, other_employee, django_assert_max_num_queries, url_name
+):
+    from tickets.tests.test_query_counts import assert_flat
+
+    client.force_login(other_employee)
+
+    def grow():  # three more known issues (with the first, one short of the five): own tickets still count
+        for number in range(3):
+            extra = file_ticket(other_employee, tree, title=f"Printer jams {number}", source="paper_jam")
+            known_issues.known_issue_mark(
+                ticket=extra, actor=agent, problem_source=tree["printer"], status_text=f"Printer {number}"
+            )
+            known_issues.affected_add(ticket=extra, user=make_user(f"p{number}"))
+        for number in range(6):
+            file_ticket(other_employee, tree, title=f"My printer jams {number}")
+
+    assert_flat(client, reverse(url_name), grow, 5, django_assert_max_num_queries, {"title": "printer jams"})
