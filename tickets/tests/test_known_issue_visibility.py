@@ -17,7 +17,7 @@ from teams_app import activity_types, cards
 from teams_app.models import Notification
 from tickets import known_issues, services
 from tickets.models import AffectedPerson, Attachment, Comment, Ticket, TicketEvent
-from tickets.tests.page_helpers import body_of, checked_png
+from tickets.tests.page_helpers import body_of, checked_png, png_upload
 from tickets.tests.test_permissions import state
 
 STATUS = activity_types.TICKET_STATUS.type
@@ -83,22 +83,26 @@ def test_affected_person_sees_public_content_only(known, people):
 
 # --- Every URL with the ticket's id ---------------------------------------------------------------
 
-# url name -> expected status per persona; 302 is a redirect, "403" a visible ticket one may not write on.
+# url name -> (method, expected status per persona); 302 is a redirect, 403 a ticket one sees but may
+# not write on. The requester and the agent are the reference of what is possible.
 MATRIX = {
-    "detail": ("get", {"affected": 200, "removed": 404, "other": 404}),
-    "public_file": ("get", {"affected": 200, "removed": 404, "other": 404}),
-    "internal_file": ("get", {"affected": 404, "removed": 404, "other": 404}),
-    "comment": ("post", {"affected": 403, "removed": 404, "other": 404}),
-    "attach": ("post", {"affected": 403, "removed": 404, "other": 404}),
-    "take": ("post", {"affected": 404, "removed": 404, "other": 404}),
-    "update": ("post", {"affected": 404, "removed": 404, "other": 404}),
-    "close": ("post", {"affected": 302, "removed": 404, "other": 404}),
-    "known_issue": ("post", {"affected": 404, "removed": 404, "other": 404}),
-    "known_issue_resolve": ("post", {"affected": 404, "removed": 404, "other": 404}),
-    "duplicate": ("post", {"affected": 404, "removed": 404, "other": 404}),
-    "merge": ("post", {"affected": 404, "removed": 404, "other": 404}),
-    "similar_panel": ("get", {"affected": 404, "removed": 404, "other": 404}),
+    "detail": ("get", {"affected": 200, "removed": 404, "other": 404, "requester": 200, "agent": 200}),
+    "public_file": ("get", {"affected": 200, "removed": 404, "other": 404, "requester": 200, "agent": 200}),
+    "internal_file": ("get", {"affected": 404, "removed": 404, "other": 404, "requester": 404, "agent": 200}),
+    "comment": ("post", {"affected": 403, "removed": 404, "other": 404, "requester": 302, "agent": 302}),
+    "attach": ("post", {"affected": 403, "removed": 404, "other": 404, "requester": 302, "agent": 302}),
+    "take": ("post", {"affected": 404, "removed": 404, "other": 404, "requester": 404, "agent": 302}),
+    "update": ("post", {"affected": 404, "removed": 404, "other": 404, "requester": 404, "agent": 302}),
+    # Closing and reopening are for the requester and IT staff: others are told so, nothing changes.
+    "close": ("post", {"affected": 302, "removed": 404, "other": 404, "requester": 302, "agent": 302}),
+    "reopen": ("post", {"affected": 302, "removed": 404, "other": 404, "requester": 302, "agent": 302}),
+    "known_issue": ("post", {"affected": 404, "removed": 404, "other": 404, "requester": 404, "agent": 302}),
+    "known_issue_resolve": ("post", {"affected": 404, "removed": 404, "other": 404, "requester": 404, "agent": 302}),
+    "duplicate": ("post", {"affected": 404, "removed": 404, "other": 404, "requester": 404, "agent": 302}),
+    "merge": ("post", {"affected": 404, "removed": 404, "other": 404, "requester": 404, "agent": 302}),
+    "similar_panel": ("get", {"affected": 404, "removed": 404, "other": 404, "requester": 404, "agent": 200}),
 }
+PERSONAS = ["affected", "removed", "other", "requester", "agent"]
 
 
 def _url(name: str, ticket: Ticket) -> str:
@@ -109,15 +113,18 @@ def _url(name: str, ticket: Ticket) -> str:
     return reverse(f"tickets:{name}", args=[ticket.pk])
 
 
-@pytest.mark.parametrize("persona", ["affected", "removed", "other"])
+@pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("name", list(MATRIX))
 def test_permission_matrix_for_affected_and_removed_people(client, known, people, tree, name, persona):
     other_ticket = services.ticket_create(
         requester=people["other"], problem_source=tree["toner"], title="Toner", description="x"
     )
+    if name == "reopen":
+        known_issues.known_issue_resolve(ticket=known, actor=people["agent"], status_text="Fixed")
     method, expected = MATRIX[name]
     data = {
         "comment": {"body": "Me too!"},
+        "attach": {"upload-attachments": [png_upload("more.png")]},
         "update": {"status": "closed", "priority": 3, "problem_source": tree["toner"].pk},
         "known_issue": {"problem_source": tree["paper_jam"].pk, "status_text": "Fixed?"},
         "known_issue_resolve": {"status_text": "Fixed"},
@@ -131,9 +138,10 @@ def test_permission_matrix_for_affected_and_removed_people(client, known, people
     body_of(response)
 
     assert response.status_code == expected[persona]
-    if method == "post":
-        # Closing a known issue is for its requester and IT: the affected person is told so.
-        assert state(known) == before, "an affected or removed person changes nothing"
+    if method == "post" and (persona in ("affected", "removed", "other") or response.status_code == 404):
+        assert state(known) == before, "a refused request changes nothing"
+    elif method == "post" and name != "duplicate":  # attaching the known issue to a plain ticket is refused
+        assert state(known) != before, "the requester's or agent's action really happened"
 
 
 def test_detail_page_shows_an_affected_person_the_public_timeline_without_identities(client, known, people):
