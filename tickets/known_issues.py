@@ -126,6 +126,7 @@ def affected_add(*, ticket: Ticket, user) -> bool:
     if event is None:
         return False
     TicketEvent.objects.bulk_create([event])
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)  # its last event, as for every change
     return True
 
 
@@ -139,7 +140,9 @@ def affected_remove(*, ticket: Ticket, user, actor) -> bool:
     deleted, _rows = AffectedPerson.objects.filter(ticket=ticket, user=user).delete()
     if not deleted:
         return False
-    TicketEvent.objects.bulk_create([_event(ticket, actor, Kind.AFFECTED, old=user.pk, is_internal=True)])
+    now = timezone.now()
+    TicketEvent.objects.bulk_create([_event(ticket, actor, Kind.AFFECTED, old=user.pk, is_internal=True, at=now)])
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     return True
 
 
@@ -171,6 +174,7 @@ def duplicate_attach(*, duplicate: Ticket, known: Ticket, actor) -> None:
     affected = _add_affected(known, duplicate.requester, How.DUPLICATE, actor, now)
     if affected is not None:
         TicketEvent.objects.bulk_create([affected])
+        Ticket.objects.filter(pk=known.pk).update(updated_at=now)
     _save_change(duplicate, _close_as_duplicate(duplicate, known, actor, now), now)
 
 
