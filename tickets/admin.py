@@ -3,9 +3,11 @@ from django.utils.translation import gettext_lazy as _
 from mptt.admin import DraggableMPTTAdmin
 
 from tickets.models import (
+    AffectedPerson,
     Attachment,
     Comment,
     InboundMail,
+    KnownIssue,
     MailboxConnection,
     ProblemSource,
     SavedTicketFilter,
@@ -209,3 +211,39 @@ class TicketMergeAdmin(admin.ModelAdmin):
     @admin.action(description=_("Undo the selected merges"))
     def undo(self, request, queryset):
         _undo_merges(self, request, queryset)
+
+
+@admin.register(KnownIssue)
+class KnownIssueAdmin(admin.ModelAdmin):
+    """Read only: agents mark, update and resolve known issues on the ticket's page (with events)."""
+
+    list_display = ["status_text", "ticket", "problem_source", "updated_at"]
+    list_select_related = ["ticket", "problem_source"]
+    fields = ["ticket", "problem_source", "status_text", "created_at", "updated_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AffectedPerson)
+class AffectedPersonAdmin(admin.ModelAdmin):
+    """Read only: people join and leave on the ticket's page, where it is recorded as an event."""
+
+    list_display = ["user", "ticket", "how", "added_at"]
+    list_filter = ["how"]
+    list_select_related = ["user", "ticket"]
+    fields = ["ticket", "user", "how", "added_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

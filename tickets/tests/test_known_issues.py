@@ -355,3 +355,19 @@ def test_similar_and_banner_fragments_have_constant_query_counts(
             file_ticket(other_employee, tree, title=f"My printer jams {number}")
 
     assert_flat(client, reverse(url_name), grow, 5, django_assert_max_num_queries, {"title": "printer jams"})
+
+
+def test_admin_lists_known_issues_affected_people_and_merges(client, known, admin, agent, tree, other_employee):
+    known_issues.affected_add(ticket=known, user=other_employee)
+    merged = file_ticket(make_user("carla"), tree, title="Printer jams as well")
+    known_issues.ticket_merge(kept=known, merged=merged, actor=agent)
+    client.force_login(admin)
+
+    pages = {
+        name: client.get(reverse(f"admin:tickets_{name}_changelist")).content.decode()
+        for name in ("knownissue", "affectedperson", "ticketmerge")
+    }
+
+    assert "technician at 14:00" in pages["knownissue"]
+    assert "Otto" in pages["affectedperson"] and "Carla" in pages["affectedperson"]
+    assert f"#{merged.pk} → #{known.pk}" in pages["ticketmerge"]
