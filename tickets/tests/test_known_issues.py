@@ -371,3 +371,11 @@ def test_admin_lists_known_issues_affected_people_and_merges(client, known, admi
     assert "technician at 14:00" in pages["knownissue"]
     assert "Otto" in pages["affectedperson"] and "Carla" in pages["affectedperson"]
     assert f"#{merged.pk} → #{known.pk}" in pages["ticketmerge"]
+
+
+def test_a_known_issue_matches_by_its_public_status_text(client, known, other_employee):
+    client.force_login(other_employee)
+
+    data = client.get(reverse("tickets:similar"), {"title": "technician", "format": "json"}).json()["matches"]
+
+    assert [match["status_text"] for match in data] == ["Printer 2nd floor: technician at 14:00"]
