@@ -49,15 +49,18 @@ def similar_panel(request, pk: int):
     """For IT staff, loaded by the detail page after it is shown: open known issues this ticket may
     duplicate (one click attaches it) and similar open tickets of anybody (one click merges)."""
     ticket = _visible_ticket(request, pk)
-    context = {"ticket": ticket, "duplicate_of": [], "similar": []}
-    if ticket.is_open and known_issue_of(ticket) is None:
+    is_known = known_issue_of(ticket) is not None
+    context = {"ticket": ticket, "duplicate_of": [], "similar": [], "is_known": is_known}
+    if ticket.is_open:
+        # A known issue lists similar tickets to attach to it as duplicates instead.
+        context["similar"] = similar_for_agent(ticket)
+    if ticket.is_open and not is_known:
         context["duplicate_of"] = list(
             KnownIssue.objects.current()
             .covering(ticket.problem_source)
             .exclude(ticket=ticket)
             .order_by("-updated_at")[:BANNER_LIMIT]
         )
-        context["similar"] = similar_for_agent(ticket)
     return render(request, "tickets/_similar_panel.html", context)
 
 

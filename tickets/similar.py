@@ -113,9 +113,15 @@ def similar_for_employee(text: str, *, user, limit: int = LIMIT) -> list[Match]:
 
 
 def similar_for_agent(ticket: Ticket, *, limit: int = LIMIT) -> list[Ticket]:
-    """Open tickets of anybody like this one (by its title), for merging; with their requesters."""
+    """Open tickets of anybody like this one (by its title), for merging; with their requesters and
+    ``is_known_issue`` (this ticket is rather attached to a known issue as its duplicate)."""
     words = lookup_words(ticket.title)
     if not words:
         return []
-    others = Ticket.objects.open().exclude(pk=ticket.pk).select_related("requester")
+    others = (
+        Ticket.objects.open()
+        .exclude(pk=ticket.pk)
+        .select_related("requester")
+        .annotate(is_known_issue=Exists(KnownIssue.objects.filter(ticket=OuterRef("pk"))))
+    )
     return _ranked(others, words, stored_document=True, limit=limit)

@@ -379,3 +379,16 @@ def test_a_known_issue_matches_by_its_public_status_text(client, known, other_em
     data = client.get(reverse("tickets:similar"), {"title": "technician", "format": "json"}).json()["matches"]
 
     assert [match["status_text"] for match in data] == ["Printer 2nd floor: technician at 14:00"]
+
+
+def test_on_a_known_issue_agents_attach_similar_tickets_to_it(client, known, tree, agent, other_employee):
+    duplicate = file_ticket(other_employee, tree, title="Printer on floor 2 jams too")
+    client.force_login(agent)
+
+    panel = client.get(reverse("tickets:similar_panel", args=[known.pk])).content.decode()
+
+    assert "Attach here as duplicate" in panel and "Merge into this" not in panel
+    assert f'action="{reverse("tickets:duplicate", args=[duplicate.pk])}"' in panel
+    client.post(reverse("tickets:duplicate", args=[duplicate.pk]), {"ticket": known.pk})
+    assert Ticket.objects.get(pk=duplicate.pk).status == Status.CLOSED
+    assert AffectedPerson.objects.get(ticket=known).user == other_employee
