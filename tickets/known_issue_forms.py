@@ -10,9 +10,10 @@ class KnownIssueForm(StyledFormMixin, forms.Form):
     """Mark a ticket as a known issue: for which node (the ticket's or one above it) and what
     everyone may read about it."""
 
+    prefix = "known"  # the resolve form on the same page has a status_text too
     problem_source = forms.TypedChoiceField(label=_("For"), coerce=int)
     status_text = forms.CharField(
-        label=_("Public status"),
+        label=_("Text for everyone"),
         max_length=200,
         help_text=_("Shown to everyone in the banner, e.g. “Technician on the way, back by 14:00”."),
     )
@@ -29,7 +30,8 @@ class KnownIssueForm(StyledFormMixin, forms.Form):
 
 
 class ResolveKnownIssueForm(StyledFormMixin, forms.Form):
-    status_text = forms.CharField(label=_("Last public status"), max_length=200)
+    prefix = "resolve"
+    status_text = forms.CharField(label=_("Last text for everyone"), max_length=200)
 
 
 class TicketIdForm(forms.Form):

@@ -126,8 +126,8 @@ def test_permission_matrix_for_affected_and_removed_people(client, known, people
         "comment": {"body": "Me too!"},
         "attach": {"upload-attachments": [png_upload("more.png")]},
         "update": {"status": "closed", "priority": 3, "problem_source": tree["toner"].pk},
-        "known_issue": {"problem_source": tree["paper_jam"].pk, "status_text": "Fixed?"},
-        "known_issue_resolve": {"status_text": "Fixed"},
+        "known_issue": {"known-problem_source": tree["paper_jam"].pk, "known-status_text": "Fixed?"},
+        "known_issue_resolve": {"resolve-status_text": "Fixed"},
         "duplicate": {"ticket": other_ticket.pk},
         "merge": {"ticket": other_ticket.pk},
     }.get(name, {})

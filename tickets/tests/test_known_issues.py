@@ -53,8 +53,10 @@ def test_agent_marks_through_the_detail_page_for_an_ancestor_node(client, ticket
     client.force_login(agent)
     url = reverse("tickets:known_issue", args=[ticket.pk])
 
-    bad = client.post(url, {"problem_source": tree["software"].pk, "status_text": "Down"})
-    good = client.post(url, {"problem_source": tree["hardware"].pk, "status_text": "Whole building without print"})
+    bad = client.post(url, {"known-problem_source": tree["software"].pk, "known-status_text": "Down"})
+    good = client.post(
+        url, {"known-problem_source": tree["hardware"].pk, "known-status_text": "Whole building without print"}
+    )
 
     assert bad.status_code == 400  # not the ticket's node or above it
     assert good.status_code == 302
@@ -298,15 +300,15 @@ def test_status_text_is_escaped_everywhere(client, ticket, tree, agent, other_em
 @pytest.mark.parametrize(
     "data",
     [
-        {"problem_source": "", "status_text": "Down"},
-        {"problem_source": "abc", "status_text": "Down"},
-        {"problem_source": "999999", "status_text": "Down"},
-        {"status_text": "x" * 201},
-        {"status_text": "   "},
+        {"known-problem_source": "", "known-status_text": "Down"},
+        {"known-problem_source": "abc", "known-status_text": "Down"},
+        {"known-problem_source": "999999", "known-status_text": "Down"},
+        {"known-status_text": "x" * 201},
+        {"known-status_text": "   "},
     ],
 )
 def test_bad_known_issue_form_is_400_and_changes_nothing(client, ticket, tree, agent, data):
-    data = {"problem_source": tree["printer"].pk, **data}
+    data = {"known-problem_source": tree["printer"].pk, **data}
     client.force_login(agent)
 
     response = client.post(reverse("tickets:known_issue", args=[ticket.pk]), data)
