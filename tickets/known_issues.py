@@ -301,3 +301,17 @@ def banners(user, node: ProblemSource | None = None) -> list[KnownIssue]:
     for issue in result:
         issue.own = issue.ticket.requester_id == user.pk
     return result
+
+
+def me_too_counts(*, start=None, end=None) -> dict[int, int]:
+    """How many people said "Affects me too" (or were attached as duplicates) per problem source of
+    the tickets, within ``start`` <= added < ``end`` when given: the seam for the analysis page's
+    "me too" figure per node (add a node's subtree up as it does for its other counts)."""
+    from django.db.models import Count
+
+    rows = AffectedPerson.objects.filter(how__in=[How.ME_TOO, How.DUPLICATE])
+    if start is not None:
+        rows = rows.filter(added_at__gte=start)
+    if end is not None:
+        rows = rows.filter(added_at__lt=end)
+    return dict(rows.values_list("ticket__problem_source_id").annotate(n=Count("pk")).order_by())

@@ -394,3 +394,17 @@ def test_on_a_known_issue_agents_attach_similar_tickets_to_it(client, known, tre
     client.post(reverse("tickets:duplicate", args=[duplicate.pk]), {"ticket": known.pk})
     assert Ticket.objects.get(pk=duplicate.pk).status == Status.CLOSED
     assert AffectedPerson.objects.get(ticket=known).user == other_employee
+
+
+def test_me_too_counts_per_problem_source_for_the_analysis(known, tree, agent, other_employee):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    known_issues.affected_add(ticket=known, user=other_employee)
+    duplicate = file_ticket(make_user("carla"), tree)
+    known_issues.duplicate_attach(duplicate=duplicate, known=known, actor=agent)
+    now = timezone.now()
+
+    assert known_issues.me_too_counts() == {tree["paper_jam"].pk: 2}
+    assert known_issues.me_too_counts(start=now + timedelta(minutes=1)) == {}
