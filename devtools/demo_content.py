@@ -519,6 +519,13 @@ DEMO_TICKETS: tuple[DemoTicket, ...] = (
                steps=(take("agent"),
                       reply("agent", "Hallo Thomas, komm bitte direkt zu uns in Raum 0.12. Du bekommst ein "
                                      "Leihgerät und kannst die Folien von OneDrive öffnen."))),
+    DemoTicket(0, "julia", "Network › Wi-Fi", "WLAN im 3. OG bricht ständig ab",
+               "Seit heute Morgen fliegt mein Laptop im 3. OG alle paar Minuten aus dem WLAN. Bei den Kollegen "
+               "am Fenster ist es genauso.", Priority.HIGH,
+               steps=(take("lena"),
+                      note("lena", "Access Point AP-3-02 meldet Hardwarefehler; Ersatzgerät ist bestellt."),
+                      reply("lena", "Hallo Julia, der Access Point in deinem Flur ist defekt. Bis er getauscht ist, "
+                                    "bitte im Besprechungsraum 3.10 arbeiten oder ein LAN-Kabel nutzen."))),
 )  # fmt: skip
 
 # How long after the previous step each kind of step happens, in minutes (from, to).
@@ -540,4 +547,24 @@ DEMO_TEAMS: tuple[DemoTeam, ...] = (
     DemoTeam("Network & Access", ("mehmet", "agent"), ("Network", "Accounts & access"), "fewest_open"),
     # No rule: Applications' tickets wait in the team queue until someone takes them.
     DemoTeam("Applications", ("lena", "mehmet"), ("Software",), "none"),
+)
+
+
+@dataclass(frozen=True)
+class DemoKnownIssue:
+    """A demo ticket (by title) marked as a known issue, and who pressed "Affects me too"."""
+
+    title: str
+    agent: str
+    source: str
+    status_text: str
+    affected: tuple[str, ...]
+
+
+DEMO_KNOWN_ISSUE = DemoKnownIssue(
+    "WLAN im 3. OG bricht ständig ab",
+    "lena",
+    "Network › Wi-Fi",
+    "Wi-Fi on the 3rd floor: the access point is being replaced, back by 15:00. Use room 3.10 or a cable meanwhile.",
+    ("max", "claire", "thomas"),
 )

@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.roles import it_staff_group
 from devtools import demo_self_help
 from devtools.demo_content import (
+    DEMO_KNOWN_ISSUE,
     DEMO_TEAMS,
     DEMO_TICKETS,
     DEMO_TREE,
@@ -357,6 +358,21 @@ def bot_channels_create(users: dict) -> int:
     return len(DEMO_CHANNELS)
 
 
+def known_issue_create(users: dict, spec=DEMO_KNOWN_ISSUE) -> None:
+    """Mark the demo known issue and let a few colleagues say it affects them too."""
+    from tickets import known_issues
+
+    ticket = Ticket.objects.filter(title=spec.title, requester__username__in=users.keys()).first()
+    node = nodes_by_path().get(spec.source)
+    if ticket is None or node is None or not ticket.is_open:
+        return
+    known_issues.known_issue_mark(
+        ticket=ticket, actor=users[spec.agent], problem_source=node, status_text=spec.status_text
+    )
+    for username in spec.affected:
+        known_issues.affected_add(ticket=ticket, user=users[username])
+
+
 # --- Everything -----------------------------------------------------------------------------------
 
 
@@ -382,6 +398,8 @@ def load_demo_data(*, seed: int = SEED) -> DemoDataReport:
     demo_self_help.articles_create(nodes_by_path(), users["agent"])
     demo_self_help.deflections_create(nodes_by_path())
     demo_self_help.ratings_create()
+    if tickets_created:
+        known_issue_create(users)
     return DemoDataReport(
         users_created=users_created,
         nodes_created=nodes_created,

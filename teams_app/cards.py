@@ -19,6 +19,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from teams_app.payloads import PARAMETER_MAX, TITLE_MAX, plain, ticket_url
+from tickets.known_issues import A_COLLEAGUE, is_affected_only
 from tickets.models import Comment, Ticket
 from tickets.ratings import rating_link_for
 
@@ -205,6 +206,8 @@ def ticket_card(
         comment = last_public_comment(ticket)
         if comment is not None:
             author = comment.author.display_name if comment.author else "TinyTeamsTicket"
+            if comment.author and is_affected_only(ticket, viewer) and comment.author_id != viewer.pk:
+                author = author if comment.author.is_agent else str(A_COLLEAGUE)  # tickets.known_issues
             body.append(_label(_("Last reply"), isSubtle=True, spacing="Medium"))
             body.append(_user_text(plain(author, PARAMETER_MAX), weight="Bolder"))
             body.append(_user_text(plain(comment.body, COMMENT_EXCERPT_MAX)))
@@ -257,7 +260,7 @@ def _ticket_actions(ticket: Ticket, viewer, data: dict) -> list[dict[str, Any]]:
             )
         )
         return actions
-    if ticket.is_open:
+    if ticket.is_open and ticket.requester_id == viewer.pk:  # affected people read only
         actions.append(_text_form(_("Reply"), VERB_REPLY, data, input_id=INPUT_COMMENT, placeholder=_("Your reply")))
     if ticket.can_be_closed_by(viewer) and ticket.is_open:
         actions.append(_execute(_("It's solved"), VERB_CLOSE, data))

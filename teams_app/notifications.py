@@ -9,6 +9,9 @@ The rules:
 - When an agent hands a ticket to an IT team, the team's present members hear of it (as "assigned").
 - The requester hears of public replies, and of status changes to waiting, resolved and closed.
 - Internal notes and other internal events reach IT staff only; never the requester.
+- People affected by a ticket (tickets.known_issues) hear, as a status change of their ticket, when
+  its known-issue status text changes and when it is resolved or closed; the requester hears of a
+  new status text too. One such notification per person and change.
 - Nobody hears of their own action; inactive people hear nothing.
 - Each person chooses per kind any combination of "Teams chat" (a ticket card in their chat with the
   app, channel "chat"), "Teams activity feed" (channel "teams") and e-mail, or none. Without a
@@ -29,7 +32,7 @@ from social_django.models import UserSocialAuth
 from accounts.roles import agents
 from teams_app import activity_types
 from teams_app.models import CHANNEL_UPDATE_KIND, BotConversation, Notification, NotificationPreference
-from tickets.models import Ticket, TicketEvent
+from tickets.models import AffectedPerson, Ticket, TicketEvent
 
 PROVIDER = "azuread-v2-tenant-oauth2"  # accounts.tokens.PROVIDER; the uid is the Entra object id
 
@@ -37,6 +40,7 @@ Kind = TicketEvent.Kind
 Channel = Notification.Channel
 
 STATUSES_THE_REQUESTER_HEARS_OF = {Ticket.Status.WAITING, Ticket.Status.RESOLVED, Ticket.Status.CLOSED}
+FINISHED = {Ticket.Status.RESOLVED, Ticket.Status.CLOSED}
 
 # Which kinds each role can receive (the settings page offers these).
 REQUESTER_KINDS = (activity_types.TICKET_REPLY.type, activity_types.TICKET_STATUS.type)
@@ -113,9 +117,16 @@ def _audiences(event: TicketEvent, ticket: Ticket) -> list[_Audience]:
         from tickets.routing import team_members_to_notify
 
         return [_Audience(event, activity_types.TICKET_ASSIGNED.type, team_members_to_notify(ticket))]
+    audiences = []
     if event.kind == Kind.STATUS and event.new_value in STATUSES_THE_REQUESTER_HEARS_OF:
-        return [_Audience(event, activity_types.TICKET_STATUS.type, [ticket.requester])]
-    return []
+        audiences.append(_Audience(event, activity_types.TICKET_STATUS.type, [ticket.requester]))
+    if event.kind == Kind.KNOWN_ISSUE or (event.kind == Kind.STATUS and event.new_value in FINISHED):
+        # Only what the event's ticket is affected by is read, and only for these events.
+        people = [row.user for row in AffectedPerson.objects.filter(ticket_id=ticket.pk).select_related("user")]
+        if event.kind == Kind.KNOWN_ISSUE:
+            people.append(ticket.requester)
+        audiences.append(_Audience(event, activity_types.TICKET_STATUS.type, people))
+    return audiences
 
 
 @transaction.atomic(savepoint=False)  # part of the caller's change: both are written, or neither
@@ -136,12 +147,17 @@ def notify(events: Iterable[TicketEvent], *, ticket: Ticket | None = None) -> li
     audiences = [audience for event in events for audience in _audiences(event, ticket)]
 
     wanted: list[tuple[_Audience, object]] = []
+    status_heard: set[int] = set()
     for audience in audiences:
         for person in audience.recipients:
             if person is None or not person.is_active or person.pk == audience.event.actor_id:
                 continue  # nobody hears of their own action
             if audience.event.is_internal and not person.is_agent:
                 continue  # internal notes and what hangs on them never reach employees
+            if audience.kind == activity_types.TICKET_STATUS.type:
+                if person.pk in status_heard:
+                    continue  # a new known-issue text and the resolve of one change: heard once
+                status_heard.add(person.pk)
             wanted.append((audience, person))
 
     person_ids = {person.pk for _audience, person in wanted}

@@ -81,6 +81,8 @@ def _message(notification: Notification) -> Message:
         status = str(Ticket.Status(event.new_value).label)
     elif event is not None and event.kind in (event.Kind.SLA_WARNING, event.Kind.SLA_BREACH):
         status = sla_alert_text(event.kind, event.new_value)
+    elif event is not None and event.kind == event.Kind.KNOWN_ISSUE:
+        status = str(Ticket.Status(ticket.status).label)  # a known issue's new public status text
     names = {"actor": actor, "ticket": label, "status": status}
     headlines = {
         activity_types.TICKET_CREATED.type: _("%(actor)s filed ticket %(ticket)s"),
@@ -92,6 +94,8 @@ def _message(notification: Notification) -> Message:
     }
     if event is not None and event.comment is not None:
         details = event.comment.body
+    elif event is not None and event.kind == event.Kind.KNOWN_ISSUE:
+        details = event.new_value
     elif notification.kind in (activity_types.TICKET_CREATED.type, activity_types.TICKET_ASSIGNED.type):
         details = ticket.description
     elif status and event.new_value == Ticket.Status.RESOLVED:

@@ -6,11 +6,13 @@ from mptt.admin import DraggableMPTTAdmin
 from accounts.roles import agents
 from tickets import routing
 from tickets.models import (
+    AffectedPerson,
     AssignmentRule,
     Attachment,
     BusinessCalendar,
     Comment,
     InboundMail,
+    KnownIssue,
     MailboxConnection,
     ProblemSource,
     SavedTicketFilter,
@@ -19,6 +21,7 @@ from tickets.models import (
     Team,
     Ticket,
     TicketEvent,
+    TicketMerge,
     TicketRating,
 )
 from tickets.problem_sources import sla_policy_origin, tree_write_lock
@@ -201,6 +204,12 @@ class TicketEventAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_internal"]
     list_select_related = ["ticket", "actor"]
     raw_id_fields = ["ticket", "actor", "comment", "attachment"]
+    actions = ["undo_merge"]
+
+    @admin.action(description=_("Undo the merges of the selected “ticket merged in” events"))
+    def undo_merge(self, request, queryset):
+        merge_ids = [int(e.old_value) for e in queryset.filter(kind=TicketEvent.Kind.MERGED).exclude(new_value="")]
+        _undo_merges(self, request, TicketMerge.objects.filter(pk__in=merge_ids))
 
     # The history is a record, not a draft.
     def has_add_permission(self, request):
@@ -301,6 +310,59 @@ class TicketRatingAdmin(admin.ModelAdmin):
         "created_at",
     ]
     fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# --- Known issues, affected people, merges (tickets.known_issues) ---------------------------------
+
+
+def _undo_merges(model_admin, request, merges) -> None:
+    from django.contrib import messages
+    from django.core.exceptions import ValidationError
+
+    from tickets.known_issues import ticket_merge_undo
+
+    done = 0
+    for merge in merges.filter(undone_at__isnull=True):
+        try:
+            ticket_merge_undo(merge=merge, actor=request.user)
+            done += 1
+        except ValidationError as error:
+            model_admin.message_user(request, f"{merge}: {' '.join(error.messages)}", messages.ERROR)
+    model_admin.message_user(request, _("%(count)d merges were undone.") % {"count": done})
+
+
+@admin.register(TicketMerge)
+class TicketMergeAdmin(admin.ModelAdmin):
+    """Each merge with what it moved; the action puts it back (as does the action on its event)."""
+
+    list_display = ["created_at", "merged", "kept", "actor", "undone_at"]
+    list_select_related = ["merged", "kept", "actor"]
+    readonly_fields = ["kept", "merged", "actor", "moved", "previous_status", "created_at", "undone_at"]
+    fields = readonly_fields
+    actions = ["undo"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Undo the selected merges"))
+    def undo(self, request, queryset):
+        _undo_merges(self, request, queryset)
+
+
+@admin.register(KnownIssue)
+class KnownIssueAdmin(admin.ModelAdmin):
+    """Read only: agents mark, update and resolve known issues on the ticket's page (with events)."""
+
+    list_display = ["status_text", "ticket", "problem_source", "updated_at"]
+    list_select_related = ["ticket", "problem_source"]
+    fields = ["ticket", "problem_source", "status_text", "created_at", "updated_at"]
+    readonly_fields = fields
 
     def has_add_permission(self, request):
         return False
@@ -421,3 +483,23 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         if change:
             count = recompute_open_tickets(policy=obj)
             self.message_user(request, _("Due times of %(count)d open tickets recomputed.") % {"count": count})
+
+
+@admin.register(AffectedPerson)
+class AffectedPersonAdmin(admin.ModelAdmin):
+    """Read only: people join and leave on the ticket's page, where it is recorded as an event."""
+
+    list_display = ["user", "ticket", "how", "added_at"]
+    list_filter = ["how"]
+    list_select_related = ["user", "ticket"]
+    fields = ["ticket", "user", "how", "added_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import display_name
 from tickets import problem_sources
 from tickets.analysis_views import analysis_for, row_label, worth_showing
+from tickets.known_issues import A_COLLEAGUE
 from tickets.models import Ticket
 from tickets.views import agent_required, filtered_tickets
 
@@ -93,12 +94,14 @@ TICKET_COLUMNS = (
 )
 
 
-def ticket_rows(tickets: QuerySet) -> Iterator[list]:
+def ticket_rows(tickets: QuerySet, *, viewer=None) -> Iterator[list]:
     """The header and one row per ticket, read from the database ``EXPORT_CHUNK_SIZE`` at a time.
 
     Labels and paths are looked up now, in the request's language and time zone, because the
-    rows are produced later, while the response streams.
+    rows are produced later, while the response streams. For a ``viewer`` who is no agent, the
+    requester of a ticket they are only affected by is not named (tickets.known_issues).
     """
+    hidden_requester = None if viewer is None or viewer.is_agent else str(A_COLLEAGUE)
     statuses = {value: str(label) for value, label in Ticket.Status.choices}
     priorities = {value: str(label) for value, label in Ticket.Priority.choices}
     paths = problem_sources.display_paths()
@@ -121,8 +124,13 @@ def ticket_rows(tickets: QuerySet) -> Iterator[list]:
     def rows():
         yield header
         with timezone.override(tz):
-            for row in tickets.values_list(*TICKET_COLUMNS).iterator(chunk_size=EXPORT_CHUNK_SIZE):
+            columns = (*TICKET_COLUMNS, "requester_id")
+            for row in tickets.values_list(*columns).iterator(chunk_size=EXPORT_CHUNK_SIZE):
                 (pk, title, status, priority, source, r_first, r_last, r_user, a_first, a_last, a_user, *dates) = row
+                *dates, requester_id = dates
+                requester = display_name(r_first, r_last, r_user)
+                if hidden_requester and requester_id != viewer.pk:
+                    requester = hidden_requester
                 created, updated, due, resolved, closed = dates
                 yield [
                     pk,
@@ -130,7 +138,7 @@ def ticket_rows(tickets: QuerySet) -> Iterator[list]:
                     statuses.get(status, status),
                     priorities.get(priority, priority),
                     paths.get(source, ""),
-                    display_name(r_first, r_last, r_user),
+                    requester,
                     display_name(a_first, a_last, a_user),
                     _iso(created),
                     _iso(updated),
@@ -147,7 +155,7 @@ def ticket_rows(tickets: QuerySet) -> Iterator[list]:
 def ticket_export(request):
     """The ticket list as CSV, with the list's filters and order and the user's visibility."""
     _form, tickets = filtered_tickets(request)
-    return csv_response(ticket_rows(tickets), f"tickets-{timezone.localdate().isoformat()}.csv")
+    return csv_response(ticket_rows(tickets, viewer=request.user), f"tickets-{timezone.localdate().isoformat()}.csv")
 
 
 def _hours(seconds: float | None):

@@ -152,7 +152,9 @@ class TicketQuerySet(models.QuerySet):
             return self.none()
         if user.is_agent:
             return self
-        return self.filter(requester=user)
+        # Their own tickets, and those they are affected by (a known issue's public timeline; see
+        # tickets.known_issues). One OR of two index conditions, so PostgreSQL stays on its indexes.
+        return self.filter(Q(requester=user) | Q(AffectedTicket(user.pk)))
 
     def open(self):
         return self.filter(status__in=Ticket.Status.open_values())
@@ -474,6 +476,11 @@ class TicketEvent(models.Model):
         TEAM = "team", _("IT team changed")
         SLA_WARNING = "sla_warning", _("service level at risk")
         SLA_BREACH = "sla_breach", _("service level breached")
+        # Known issues, affected people, duplicates and merges (tickets.known_issues).
+        KNOWN_ISSUE = "known_issue", _("known-issue status")
+        AFFECTED = "affected", _("affected people changed")
+        DUPLICATE = "duplicate", _("closed as a duplicate")
+        MERGED = "merged", _("ticket merged in")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -782,6 +789,146 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Known issues, affected people, merges (workflows: tickets.known_issues) -----------------------
+
+
+class AffectedTicket(models.Expression):
+    """True for tickets the person ``user_id`` is affected by: ``Q(AffectedTicket(pk))`` in a filter.
+
+    On PostgreSQL ``id = ANY(ARRAY(SELECT ticket_id ...))``: the array is computed once (an InitPlan),
+    so ``requester_id = 7 OR id = ANY(...)`` is a BitmapOr of two index scans. A plain ``id IN
+    (SELECT ...)`` under an OR becomes a filter checked on every row of the table. SQLite gets the IN.
+    """
+
+    output_field = models.BooleanField()
+    conditional = True
+
+    def __init__(self, user_id: int, alias: str | None = None):
+        super().__init__()
+        self.user_id, self.alias = user_id, alias
+
+    def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False):
+        resolved = self.copy()
+        resolved.alias = query.get_initial_alias()
+        return resolved
+
+    def relabeled_clone(self, change_map):
+        return self.__class__(self.user_id, change_map.get(self.alias, self.alias))
+
+    def _parts(self, compiler, connection):
+        quote = connection.ops.quote_name
+        column = f"{compiler.quote_name_unless_alias(self.alias)}.{quote('id')}"
+        table = quote(AffectedPerson._meta.db_table)
+        # Only quoted names are put in; the person's id is a parameter.
+        subquery = f"SELECT {quote('ticket_id')} FROM {table} WHERE {quote('user_id')} = %s"  # noqa: S608
+        return column, subquery
+
+    def as_sql(self, compiler, connection):
+        column, subquery = self._parts(compiler, connection)
+        return f"{column} IN ({subquery})", [self.user_id]
+
+    def as_postgresql(self, compiler, connection):
+        column, subquery = self._parts(compiler, connection)
+        return f"{column} = ANY(ARRAY({subquery}))", [self.user_id]
+
+
+class AffectedPerson(models.Model):
+    """Someone hit by the problem of a ticket they did not file: they see its public timeline only and
+    hear when its known-issue status changes or it is resolved."""
+
+    class How(models.TextChoices):
+        ME_TOO = "me_too", _("Affects me too")
+        DUPLICATE = "duplicate", _("filed a duplicate")
+        MERGE = "merge", _("merged ticket")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="affected", verbose_name=_("ticket"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="affected_by", verbose_name=_("person")
+    )
+    how = models.CharField(_("how"), max_length=12, choices=How.choices, default=How.ME_TOO)
+    added_at = models.DateTimeField(_("added"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("affected person")
+        verbose_name_plural = _("affected people")
+        ordering = ["added_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="affected_ticket_user")]
+        # visible_to reads a person's tickets from this index alone.
+        indexes = [models.Index(fields=["user", "ticket"], name="affected_user_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on #{self.ticket_id}"
+
+
+class KnownIssueQuerySet(models.QuerySet):
+    def current(self):
+        """Known issues whose ticket is still open: the ones the banners show."""
+        return self.filter(ticket__status__in=Ticket.Status.open_values())
+
+    def covering(self, node: ProblemSource | None):
+        """Those for ``node``, one of its ancestors (a known issue covers its node's subtree), or for
+        every node when ``node`` is None."""
+        if node is None:
+            return self
+        return self.filter(
+            problem_source__tree_id=node.tree_id, problem_source__lft__lte=node.lft, problem_source__rght__gte=node.rght
+        )
+
+    def for_banner(self):
+        """With the node and the number of affected people, newest first."""
+        return (
+            self.select_related("problem_source")
+            .annotate(affected_count=models.Count("ticket__affected"))
+            .order_by("-updated_at", "-pk")
+        )
+
+
+class KnownIssue(models.Model):
+    """A ticket marked as a problem many people have: a public status text shown as a banner for the
+    node and its subtree while the ticket is open."""
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, related_name="known_issue", verbose_name=_("ticket")
+    )
+    problem_source = models.ForeignKey(
+        ProblemSource, on_delete=models.PROTECT, related_name="+", verbose_name=_("problem source")
+    )
+    status_text = models.CharField(_("public status"), max_length=200)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    objects = KnownIssueQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("known issue")
+        verbose_name_plural = _("known issues")
+
+    def __str__(self) -> str:
+        return self.status_text
+
+
+class TicketMerge(models.Model):
+    """What a merge moved from ``merged`` into ``kept``, so that an admin can undo it (admin action
+    on the merge's event or here)."""
+
+    kept = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+", verbose_name=_("kept ticket"))
+    merged = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+", verbose_name=_("merged ticket"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    # Ids of the rows that moved, and the merged ticket's status before it was closed.
+    moved = models.JSONField(_("moved rows"), default=dict)
+    previous_status = models.CharField(max_length=16)
+    created_at = models.DateTimeField(_("merged"), default=timezone.now)
+    undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket merge")
+        verbose_name_plural = _("ticket merges")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.merged_id} → #{self.kept_id}"
 
 
 # Models of this app kept in their own module; imported here so Django registers them.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
 from django.db.models.functions import Left
 from django.urls import reverse
 from django.utils import dateformat, formats, timezone
@@ -266,14 +266,23 @@ def _event_row(values: tuple, comment: str | None) -> EventRow:
     )
 
 
-def history_rows(events: QuerySet) -> list[EventRow]:
-    """Rows of a page of the dashboard's history (``events`` ordered and sliced), in one query."""
+def history_rows(events: QuerySet, *, viewer=None) -> list[EventRow]:
+    """Rows of a page of the dashboard's history (``events`` ordered and sliced), in one query.
+
+    For a ``viewer`` who is no agent, people other than them and IT staff are not named (someone
+    who filed a known issue the viewer is affected by; see tickets.known_issues)."""
+    from tickets.known_issues import A_COLLEAGUE, actor_is_staff
+
+    hide_people = viewer is not None and not viewer.is_agent
     dates = DateText()
     rows = []
-    for *values, title, excerpt in events.values_list(
-        *EVENT_COLUMNS, "ticket__title", Left("comment__body", EXCERPT_CHARS)
+    staff = actor_is_staff() if hide_people else Value(True)
+    for *values, title, excerpt, is_staff in events.values_list(
+        *EVENT_COLUMNS, "ticket__title", Left("comment__body", EXCERPT_CHARS), staff
     ):
         row = _event_row(values, excerpt)
+        if hide_people and row.actor_id not in (None, viewer.pk) and not is_staff:
+            row.actor_name = str(A_COLLEAGUE)
         row.ticket_title, row.ticket_url = title, detail_url(row.ticket_id)
         row.iso, row.short, row.full = (
             dates(row.created_at, "c"),

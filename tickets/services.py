@@ -78,6 +78,12 @@ def _lock(ticket: Ticket) -> Ticket:
     )
 
 
+def _require_participant(ticket: Ticket, person) -> None:
+    """Only the requester and IT staff write on a ticket; people affected by it only read it."""
+    if person is not None and not person.is_agent and person.pk != ticket.requester_id:
+        raise PermissionDenied("Only the requester and IT staff write on a ticket.")
+
+
 @transaction.atomic
 def ticket_create(
     *,
@@ -121,6 +127,7 @@ def ticket_create(
 def ticket_comment(*, ticket: Ticket, author, body: str, is_internal: bool = False, files: Iterable[CheckedFile] = ()):
     if is_internal and not author.is_agent:
         raise PermissionDenied("Only IT staff write internal notes.")
+    _require_participant(ticket, author)
     ticket = _lock(ticket)  # the current assignee and requester hear of it
     now = timezone.now()
     comment = Comment.objects.create(ticket=ticket, author=author, body=body, is_internal=is_internal, created_at=now)
@@ -253,6 +260,7 @@ def ticket_reopen(*, ticket: Ticket, user) -> TicketEvent:
 
 @transaction.atomic
 def ticket_attach(*, ticket: Ticket, user, files: Iterable[CheckedFile]) -> list[TicketEvent]:
+    _require_participant(ticket, user)
     ticket = _lock(ticket)
     now = timezone.now()
     events = _attach(ticket, user, files, at=now)

@@ -48,7 +48,8 @@ def label_events(events: list) -> list:
     """Set ``old_label``, ``new_label``, ``icon`` and ``sentence`` on every event; returns the same list.
 
     The events are TicketEvents or rows with the same fields and an ``actor_name`` (tickets.rows)."""
-    users = get_user_model().objects.in_bulk(_ids(events, Kind.ASSIGNMENT)) if events else {}
+    user_ids = _ids(events, Kind.ASSIGNMENT) | _ids(events, Kind.AFFECTED)
+    users = get_user_model().objects.in_bulk(user_ids) if user_ids else {}
     source_ids = _ids(events, Kind.PROBLEM_SOURCE) | _ids(events, Kind.CREATED)
     sources, teams = _sources_and_teams(source_ids, _ids(events, Kind.TEAM))
 
@@ -57,7 +58,9 @@ def label_events(events: list) -> list:
             return choice_label(Ticket.Status, value)
         if kind == Kind.PRIORITY:
             return choice_label(Ticket.Priority, value)
-        if kind == Kind.ASSIGNMENT:
+        if kind in (Kind.DUPLICATE, Kind.MERGED):
+            return f"#{value}" if value else ""
+        if kind in (Kind.ASSIGNMENT, Kind.AFFECTED):
             if not value:
                 return _("nobody")
             user = users.get(int(value))
@@ -130,6 +133,10 @@ ICONS = {
     Kind.TEAM: "bi-people text-bg-info",
     Kind.SLA_WARNING: "bi-stopwatch text-bg-warning",
     Kind.SLA_BREACH: "bi-stopwatch text-bg-danger",
+    Kind.KNOWN_ISSUE: "bi-megaphone text-bg-warning",
+    Kind.AFFECTED: "bi-people text-bg-info",
+    Kind.DUPLICATE: "bi-files text-bg-secondary",
+    Kind.MERGED: "bi-union text-bg-secondary",
 }
 DEFAULT_ICON = "bi-paperclip text-bg-secondary"
 
@@ -165,6 +172,22 @@ SENTENCES = {
     ),
     Kind.SLA_WARNING: gettext_lazy("80 %% of the time for the <strong>%(new)s</strong> is used up"),
     Kind.SLA_BREACH: gettext_lazy("The service level for the <strong>%(new)s</strong> was breached"),
+    Kind.KNOWN_ISSUE: (
+        gettext_lazy("<strong>%(actor)s</strong> set the known-issue status: <em>%(new)s</em>"),
+        gettext_lazy("<strong>%(actor)s</strong> ended the known issue"),
+    ),
+    Kind.AFFECTED: (
+        gettext_lazy("<strong>%(new)s</strong> is affected too"),
+        gettext_lazy("<strong>%(old)s</strong> is no longer affected"),
+    ),
+    Kind.DUPLICATE: (
+        gettext_lazy("<strong>%(actor)s</strong> closed this ticket as a duplicate of <strong>%(new)s</strong>"),
+        gettext_lazy("<strong>%(actor)s</strong> undid the merge into %(old)s"),
+    ),
+    Kind.MERGED: (
+        gettext_lazy("<strong>%(actor)s</strong> merged ticket <strong>%(new)s</strong> into this one"),
+        gettext_lazy("<strong>%(actor)s</strong> undid a merge into this ticket"),
+    ),
 }
 SLA_TARGETS = {"first_response": gettext_lazy("first response"), "resolution": gettext_lazy("resolution")}
 

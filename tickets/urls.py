@@ -3,6 +3,7 @@ from django.urls import path
 from tickets import (
     analysis_views,
     export_views,
+    known_issue_views,
     rating_views,
     saved_list_views,
     self_help_views,
@@ -41,4 +42,14 @@ urlpatterns = [
     path("<int:pk>/rate/", rating_views.ticket_rate, name="rate"),
     path("rate/<str:token>/", rating_views.rate_by_link, name="rate_link"),
     path("<int:pk>/team/", team_views.ticket_set_team, name="set_team"),
+    # Known issues, affected people, duplicates, merges (tickets.known_issue_views)
+    path("similar/", known_issue_views.similar_tickets, name="similar"),
+    path("known-issues/", known_issue_views.known_issue_banners, name="known_issue_banners"),
+    path("<int:pk>/known-issue/", known_issue_views.known_issue_mark, name="known_issue"),
+    path("<int:pk>/known-issue/resolve/", known_issue_views.known_issue_resolve, name="known_issue_resolve"),
+    path("<int:pk>/affects-me/", known_issue_views.affects_me, name="affects_me"),
+    path("<int:pk>/affected/remove/", known_issue_views.affected_remove, name="affected_remove"),
+    path("<int:pk>/duplicate/", known_issue_views.duplicate_attach, name="duplicate"),
+    path("<int:pk>/merge/", known_issue_views.ticket_merge, name="merge"),
+    path("<int:pk>/similar/", known_issue_views.similar_panel, name="similar_panel"),
 ]

@@ -4,6 +4,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Count, F, Q, QuerySet, Value
 from django.http import FileResponse, Http404, HttpResponse
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from teams_app import dialogs
-from tickets import drafts, problem_sources, ratings, self_help, services, sla
+from tickets import drafts, known_issues, problem_sources, ratings, self_help, services, sla
 from tickets.forms import (
     AttachmentForm,
     CommentForm,
@@ -49,7 +50,7 @@ def agent_required(view):
 
 def _visible_ticket(request, pk: int) -> Ticket:
     tickets = Ticket.objects.visible_to(request.user).select_related(
-        "requester", "assignee", "problem_source", "team", "sla_policy__calendar"
+        "requester", "assignee", "problem_source", "team", "sla_policy__calendar", "known_issue"
     )
     return get_object_or_404(tickets, pk=pk)
 
@@ -65,7 +66,7 @@ def _history_page(request, events):
     """A page of newest-first events without counting them all: one query, one extra row."""
     number = _page_number(request)
     offset = (number - 1) * HISTORY_PAGE_SIZE
-    rows = history_rows(events[offset : offset + HISTORY_PAGE_SIZE + 1])
+    rows = history_rows(events[offset : offset + HISTORY_PAGE_SIZE + 1], viewer=request.user)
     return {
         "events": label_events(rows[:HISTORY_PAGE_SIZE]),
         "number": number,
@@ -302,8 +303,9 @@ def ticket_new(request):
         initial = {"problem_source": node.pk, "self_help_article": article.pk if article else None}
         form = TicketCreateForm(initial={**initial, **drafts.initial(request)})
         context = {"form": form, "node": node, "path": level.path, "draft_requester": drafts.requester(request)}
+        context["known_issues"] = known_issues.banners(request.user, node)
         return render(request, "tickets/ticket_form.html", context)
-    context = {"level": level, "article": article}
+    context = {"level": level, "article": article, "known_issues": known_issues.banners(request.user, node)}
     if article is not None:
         context["article_html"] = self_help.render_article(article)
     return render(request, "tickets/ticket_picker.html", context)
@@ -315,6 +317,9 @@ def ticket_new(request):
 def _timeline(ticket: Ticket, user, attachments: list[Attachment]) -> list:
     """The ticket's events as the timeline shows them, each comment with its files."""
     events = TicketEvent.objects.filter(ticket=ticket).visible_to(user).order_by("created_at", "pk")
+    rows = timeline_rows(events)
+    if known_issues.is_affected_only(ticket, user):
+        known_issues.hide_identities(rows, user)
     by_comment = defaultdict(list)
     by_pk = {}
     for attachment in attachments:
@@ -322,7 +327,7 @@ def _timeline(ticket: Ticket, user, attachments: list[Attachment]) -> list:
         if attachment.comment_id:
             by_comment[attachment.comment_id].append(attachment)
     timeline = []
-    for event in label_events(timeline_rows(events)):
+    for event in label_events(rows):
         event.attachment = by_pk.get(event.attachment_id)
         if event.kind == TicketEvent.Kind.ATTACHMENT and event.attachment and event.attachment.comment_id:
             continue  # shown with its comment
@@ -360,6 +365,9 @@ def _detail_context(request, ticket: Ticket, **forms) -> dict:
         from tickets.team_views import team_form
 
         context["team_form"] = forms.get("team_form") or team_form(request, ticket)
+    from tickets.known_issue_views import detail_context
+
+    context.update(detail_context(request, ticket, forms, path))
     return context
 
 
@@ -375,10 +383,17 @@ def _invalid(request, ticket, **forms):
     return render(request, "tickets/ticket_detail.html", _detail_context(request, ticket, **forms), status=400)
 
 
+def _refuse_affected_only(ticket: Ticket, user) -> None:
+    """People who only are affected by a ticket read its public timeline; they do not write on it."""
+    if known_issues.is_affected_only(ticket, user):
+        raise PermissionDenied
+
+
 @login_required
 @require_POST
 def ticket_comment(request, pk: int):
     ticket = _visible_ticket(request, pk)
+    _refuse_affected_only(ticket, request.user)
     form = CommentForm(request.POST, request.FILES, user=request.user)
     if not form.is_valid():
         return _invalid(request, ticket, comment_form=form)
@@ -397,6 +412,7 @@ def ticket_comment(request, pk: int):
 @require_POST
 def ticket_attach(request, pk: int):
     ticket = _visible_ticket(request, pk)
+    _refuse_affected_only(ticket, request.user)
     form = AttachmentForm(request.POST, request.FILES)
     if not form.is_valid():
         return _invalid(request, ticket, attachment_form=form)

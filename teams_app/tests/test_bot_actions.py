@@ -220,3 +220,26 @@ def test_someone_unknown_pressing_a_button_is_asked_to_sign_in(client, bot, peop
     assert "sign in" in body["value"]
     ticket.refresh_from_db()
     assert ticket.status == Status.NEW
+
+
+def test_a_person_affected_by_a_known_issue_reads_the_card_but_acts_on_nothing(
+    client, bot, people, ticket, tree, agent, other_employee
+):
+    from tickets import known_issues
+
+    known_issues.known_issue_mark(ticket=ticket, actor=agent, problem_source=tree["printer"], status_text="On it")
+    services.ticket_comment(ticket=ticket, author=ticket.requester, body="Tray 2 too")
+    known_issues.affected_add(ticket=ticket, user=other_employee)
+
+    body, _activity = press(client, bot, people["other"], cards.VERB_REFRESH, ticket)
+    assert titles(body) == ["Open in browser"]
+    assert "Tray 2 too" in card_text(body) and ticket.requester.first_name not in card_text(body)
+    for verb in (cards.VERB_REPLY, cards.VERB_CLOSE, cards.VERB_TAKE):
+        body, _activity = press(client, bot, people["other"], verb, ticket, comment="me too")
+        assert "You may not do this (any more)." in card_text(body)
+    assert list(Comment.objects.values_list("body", flat=True)) == ["Tray 2 too"]
+    assert Ticket.objects.get(pk=ticket.pk).status == Status.NEW
+
+    known_issues.affected_remove(ticket=ticket, user=other_employee, actor=other_employee)
+    body, _activity = press(client, bot, people["other"], cards.VERB_REFRESH, ticket)
+    assert body["type"] == "application/vnd.microsoft.activity.message"  # removed: not theirs to see
