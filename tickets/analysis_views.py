@@ -207,6 +207,8 @@ def satisfaction_page(request):
         row.url = link(assignee=row.key if row.key is not None else "none", **finished)
     for row in result.by_team:
         row.url = link(team=row.key if row.key is not None else "none", **finished)
+    for row in result.me_too:
+        row.url = link(source=row.key, filed_on="exact")
     context = {
         "form": form,
         "choice": choice,

@@ -1,4 +1,5 @@
-"""Satisfaction and self-help figures: thumbs up per problem source, agent and IT team, and deflections.
+"""Satisfaction and self-help figures: thumbs up per problem source, agent and IT team, deflections
+and "Affects me too" per problem source.
 
 Ratings (tickets.ratings) count in the period they were given; deflections (tickets.self_help) on
 the day "That solved it" was pressed. Each row is one node as the rating or deflection recorded it.
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from tickets import problem_sources
 from tickets.analysis import Period
+from tickets.known_issues import me_too_counts
 from tickets.models import SelfHelpDeflection, Team, TicketRating
 
 
@@ -42,6 +44,7 @@ class Satisfaction:
     by_agent: list[SatisfactionRow]
     deflections: list[DeflectionRow]
     by_team: list[SatisfactionRow]
+    me_too: list[DeflectionRow]  # people who said "Affects me too" (or filed a duplicate), per node
 
     @property
     def deflected(self) -> int:
@@ -72,6 +75,9 @@ def satisfaction(period: Period) -> Satisfaction:
         .annotate(solved=Sum("count"))
         .order_by()
     ]
+    me_too = [
+        DeflectionRow(pk, paths.get(pk, ""), count) for pk, count in me_too_counts(start=first, end=after).items()
+    ]
     total = SatisfactionRow(None, "", sum(row.ratings for row in by_node), sum(row.positive for row in by_node))
     return Satisfaction(
         total=total,
@@ -79,4 +85,5 @@ def satisfaction(period: Period) -> Satisfaction:
         by_agent=sorted(by_agent, key=lambda row: (row.key is None, row.label)),
         deflections=sorted(deflections, key=lambda row: (-row.solved, row.label)),
         by_team=sorted(by_team, key=lambda row: (row.key is None, row.label)),
+        me_too=sorted(me_too, key=lambda row: (-row.solved, row.label)),
     )

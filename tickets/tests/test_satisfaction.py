@@ -93,6 +93,23 @@ def test_satisfaction_per_it_team_links_to_the_teams_list(client, agent, second_
     assert shown and shown <= set(team.tickets.values_list("pk", flat=True))
 
 
+def test_me_too_counts_per_problem_source_in_the_period(client, agent, employee, tree):
+    from tickets import known_issues
+    from tickets.models import AffectedPerson
+
+    outage = services.ticket_create(requester=employee, problem_source=tree["paper_jam"], title="t", description="d")
+    known_issues.known_issue_mark(ticket=outage, actor=agent, problem_source=tree["printer"], status_text="Down")
+    for name in ("ann", "ben", "cem"):
+        known_issues.affected_add(ticket=outage, user=make_user(name))
+    AffectedPerson.objects.filter(user__username="cem").update(added_at=timezone.now() - timedelta(days=60))
+
+    result = satisfaction(this_month())
+    assert [(row.key, row.solved) for row in result.me_too] == [(tree["paper_jam"].pk, 2)]
+    client.force_login(agent)
+    html = client.get(reverse("tickets:satisfaction"), {"period": "30"}).content.decode()
+    assert "Affects me too" in html and f"source={tree['paper_jam'].pk}&amp;filed_on=exact" in html
+
+
 def test_employees_do_not_see_the_figures(client, employee):
     client.force_login(employee)
     assert client.get(reverse("tickets:satisfaction")).status_code == 404
