@@ -267,17 +267,15 @@ def test_affected_row_is_gone_when_removed(known, people):
 def test_affected_peoples_preferences_apply_and_removed_people_hear_nothing(known, people, tree):
     from teams_app.models import NotificationPreference
 
-    NotificationPreference.objects.create(
-        user=people["affected"], kind=STATUS, channel=NotificationPreference.Choice.BOTH
-    )
+    NotificationPreference.objects.create(user=people["affected"], kind=STATUS, channel="feed+email")
     Notification.objects.all().delete()
 
     known_issues.known_issue_resolve(ticket=known, actor=people["agent"], status_text="Printer repaired")
 
     heard = {(row.recipient.username, row.channel) for row in Notification.objects.select_related("recipient")}
-    # Both channels chosen; without Microsoft sign-in, Teams falls back to the one e-mail.
+    # Feed and e-mail chosen; without Microsoft sign-in, the feed falls back to the one e-mail.
     assert heard == {("petra", "email"), ("erika", "email")}
-    NotificationPreference.objects.filter(user=people["affected"]).update(channel=NotificationPreference.Choice.NONE)
+    NotificationPreference.objects.filter(user=people["affected"]).update(channel=NotificationPreference.NONE)
     Notification.objects.all().delete()
     services.ticket_reopen(ticket=known, user=people["agent"])
     services.ticket_close(ticket=Ticket.objects.get(pk=known.pk), user=people["agent"])
