@@ -228,27 +228,7 @@ def _ticket_actions(ticket: Ticket, viewer, data: dict) -> list[dict[str, Any]]:
     if viewer.is_agent:
         if ticket.is_open and ticket.assignee_id != viewer.pk:
             actions.append(_execute(_("Take it"), VERB_TAKE, data))
-        choices = [{"title": str(label), "value": value} for value, label in Ticket.Status.choices]
-        actions.append(
-            {
-                "type": "Action.ShowCard",
-                "title": _("Status"),
-                "card": {
-                    "type": "AdaptiveCard",
-                    "body": [
-                        {
-                            "type": "Input.ChoiceSet",
-                            "id": INPUT_STATUS,
-                            "label": _("Status"),
-                            "value": ticket.status,
-                            "choices": choices,
-                            "isRequired": True,
-                        }
-                    ],
-                    "actions": [_execute(_("Change status"), VERB_STATUS, data)],
-                },
-            }
-        )
+        actions.append(_status_form(ticket, data))
         actions.append(
             _text_form(
                 _("Reply"), VERB_REPLY, data, input_id=INPUT_COMMENT, placeholder=_("Your reply to the requester")

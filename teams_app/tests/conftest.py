@@ -8,7 +8,7 @@ from social_django.models import UserSocialAuth
 from core import microsoft as graph
 from devtools.fake_entra import FakeEntraID
 from devtools.fake_graph import FakeGraph
-from teams_app.models import Notification
+from teams_app.models import BotConversation, Notification
 from tickets import services
 
 TENANT = "7e3a1c55-2b7d-4f0e-9c41-0a1b2c3d4e5f"
@@ -59,6 +59,21 @@ def connect_microsoft(user, fake_graph: FakeGraph, *, installed: bool = True) ->
     """Make ``user`` one who signs in with Microsoft (as the sign-in pipeline would) and known to Graph."""
     oid = fake_graph.add_user(installed=installed)
     UserSocialAuth.objects.create(user=user, provider=PROVIDER, uid=oid, extra_data={"oid": oid})
+    return oid
+
+
+def reachable_in_chat(user, bot, fake_graph: FakeGraph) -> str:
+    """``user`` signs in with Microsoft and has the app's personal chat with the bot (``bot``: the fake
+    Bot Connector), as the bot's install activity would have recorded it. Returns their object id."""
+    oid = connect_microsoft(user, fake_graph)
+    BotConversation.objects.create(
+        user=user,
+        conversation_id=f"a:personal-{oid}",
+        service_url=bot.service_url,
+        tenant_id=bot.tenant_id,
+        user_chat_id=f"29:{oid}",
+        bot_chat_id=f"28:{bot.app_id}",
+    )
     return oid
 
 

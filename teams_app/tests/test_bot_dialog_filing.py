@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 
 from teams_app import delivery
-from teams_app.models import BotConversation, Notification, TeamsMessageLink
+from teams_app.models import Notification, TeamsMessageLink
 from teams_app.tests.adaptive_card_checks import card_problems
-from teams_app.tests.conftest import connect_microsoft, post_activity
+from teams_app.tests.conftest import post_activity, reachable_in_chat
 from teams_app.tests.test_bot_message_action import LINK, dialog_url, fetch_task, open_form
 from tickets import services
 from tickets.models import Ticket
@@ -18,16 +18,7 @@ FORM = {"title": "Printer", "description": "From Teams", "priority": 2}
 
 @pytest.fixture
 def oid(bot, microsoft, employee):
-    oid = connect_microsoft(employee, microsoft)
-    BotConversation.objects.create(
-        user=employee,
-        conversation_id=f"a:personal-{oid}",
-        service_url=bot.service_url,
-        tenant_id=bot.tenant_id,
-        user_chat_id=f"29:{oid}",
-        bot_chat_id=f"28:{bot.app_id}",
-    )
-    return oid
+    return reachable_in_chat(employee, bot, microsoft)
 
 
 def file_in_dialog(client, url, tree):

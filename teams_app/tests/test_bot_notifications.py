@@ -6,25 +6,12 @@ from datetime import timedelta
 from django.utils import timezone
 
 from teams_app import delivery
-from teams_app.models import BotActivityReceipt, BotConversation, Notification
+from teams_app.models import BotActivityReceipt, Notification
 from teams_app.tests.adaptive_card_checks import card_problems
-from teams_app.tests.conftest import connect_microsoft
+from teams_app.tests.conftest import connect_microsoft, reachable_in_chat
 from tickets import jobs, services
 
 Status = Notification.Status
-
-
-def reachable_in_chat(person, bot, microsoft) -> str:
-    oid = connect_microsoft(person, microsoft)
-    BotConversation.objects.create(
-        user=person,
-        conversation_id=f"a:personal-{oid}",
-        service_url=bot.service_url,
-        tenant_id=bot.tenant_id,
-        user_chat_id=f"29:{oid}",
-        bot_chat_id=f"28:{bot.app_id}",
-    )
-    return oid
 
 
 def test_a_new_ticket_reaches_an_agent_in_the_chat_as_a_card_with_take_it(bot, microsoft, employee, agent, tree):

@@ -5,8 +5,8 @@ activity id, never for a card the bot did not post."""
 import pytest
 
 from teams_app import delivery
-from teams_app.models import BotCard, BotChannel, BotConversation, Notification
-from teams_app.tests.conftest import connect_microsoft, post_activity
+from teams_app.models import BotCard, BotChannel, Notification
+from teams_app.tests.conftest import connect_microsoft, post_activity, reachable_in_chat
 from tickets import services
 from tickets.models import Comment
 
@@ -20,16 +20,7 @@ def ticket(employee, tree):
 
 @pytest.fixture
 def employee_oid(bot, microsoft, employee):
-    oid = connect_microsoft(employee, microsoft)
-    BotConversation.objects.create(
-        user=employee,
-        conversation_id=f"a:personal-{oid}",
-        service_url=bot.service_url,
-        tenant_id=bot.tenant_id,
-        user_chat_id=f"29:{oid}",
-        bot_chat_id=f"28:{bot.app_id}",
-    )
-    return oid
+    return reachable_in_chat(employee, bot, microsoft)
 
 
 @pytest.fixture

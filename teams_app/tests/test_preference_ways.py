@@ -5,9 +5,9 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from teams_app.models import BotConversation, Notification, NotificationPreference
+from teams_app.models import Notification, NotificationPreference
 from teams_app.notifications import channels
-from teams_app.tests.conftest import connect_microsoft
+from teams_app.tests.conftest import reachable_in_chat
 from tickets import services
 
 CREATED = "ticketCreated"
@@ -33,37 +33,25 @@ def test_ways_resolve_to_the_channels_that_reach_the_person(ways, has_teams, has
     assert channels(ways, has_teams=has_teams, has_email=has_email, in_chat=in_chat) == expected
 
 
-def in_bot_chat(person, bot, microsoft) -> None:
-    oid = connect_microsoft(person, microsoft)
-    BotConversation.objects.create(
-        user=person,
-        conversation_id=f"a:personal-{oid}",
-        service_url=bot.service_url,
-        tenant_id=bot.tenant_id,
-        user_chat_id=f"29:{oid}",
-        bot_chat_id=f"28:{bot.app_id}",
-    )
-
-
 def heard_by(person, ticket) -> set[str]:
     return set(Notification.objects.filter(recipient=person, ticket=ticket).values_list("channel", flat=True))
 
 
 def test_microsoft_accounts_get_chat_and_feed_by_default(bot, microsoft, employee, agent, tree):
-    in_bot_chat(agent, bot, microsoft)
+    reachable_in_chat(agent, bot, microsoft)
     ticket = services.ticket_create(requester=employee, problem_source=tree["paper_jam"], title="t", description="d")
     assert heard_by(agent, ticket) == {"chat", "teams"}
 
 
 def test_the_chat_alone_means_no_activity_feed(bot, microsoft, employee, agent, tree):
-    in_bot_chat(agent, bot, microsoft)
+    reachable_in_chat(agent, bot, microsoft)
     NotificationPreference.objects.create(user=agent, kind=CREATED, channel="chat")
     ticket = services.ticket_create(requester=employee, problem_source=tree["paper_jam"], title="t", description="d")
     assert heard_by(agent, ticket) == {"chat"}
 
 
 def test_the_feed_and_email_without_the_chat(bot, microsoft, employee, agent, tree):
-    in_bot_chat(agent, bot, microsoft)
+    reachable_in_chat(agent, bot, microsoft)
     NotificationPreference.objects.create(user=agent, kind=CREATED, channel="feed+email")
     ticket = services.ticket_create(requester=employee, problem_source=tree["paper_jam"], title="t", description="d")
     assert heard_by(agent, ticket) == {"teams", "email"}
