@@ -19,7 +19,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from teams_app.payloads import PARAMETER_MAX, TITLE_MAX, plain, ticket_url
-from tickets.known_issues import A_COLLEAGUE, is_affected_only
+from tickets.known_issues import A_COLLEAGUE
 from tickets.models import Comment, Ticket
 from tickets.ratings import rating_link_for
 
@@ -206,8 +206,9 @@ def ticket_card(
         comment = last_public_comment(ticket)
         if comment is not None:
             author = comment.author.display_name if comment.author else "TinyTeamsTicket"
-            if comment.author and is_affected_only(ticket, viewer) and comment.author_id != viewer.pk:
-                author = author if comment.author.is_agent else str(A_COLLEAGUE)  # tickets.known_issues
+            if comment.author and not viewer.is_agent and comment.author_id != viewer.pk:
+                # Employees see names of IT staff and their own only (a merged ticket's requester, tickets.known_issues)
+                author = author if comment.author.is_agent else str(A_COLLEAGUE)
             body.append(_label(_("Last reply"), isSubtle=True, spacing="Medium"))
             body.append(_user_text(plain(author, PARAMETER_MAX), weight="Bolder"))
             body.append(_user_text(plain(comment.body, COMMENT_EXCERPT_MAX)))

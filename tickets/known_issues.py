@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.roles import agents
 from tickets.models import (
     AffectedPerson,
     Attachment,
@@ -281,15 +280,6 @@ def known_issue_of(ticket: Ticket) -> KnownIssue | None:
 def is_affected_only(ticket: Ticket, user) -> bool:
     """The person sees this ticket only because they are affected: its public timeline, nothing else."""
     return not user.is_agent and ticket.requester_id != user.pk
-
-
-def hide_identities(rows, user) -> None:
-    """For an affected person: name nobody but IT staff and themselves (timeline rows, before labels)."""
-    people = {row.actor_id for row in rows if row.actor_id and row.actor_id != user.pk}
-    staff = set(agents().filter(pk__in=people).values_list("pk", flat=True)) if people else set()
-    for row in rows:
-        if row.actor_id and row.actor_id != user.pk and row.actor_id not in staff:
-            row.actor_name = str(A_COLLEAGUE)
 
 
 def banners(user, node: ProblemSource | None = None) -> list[KnownIssue]:

@@ -266,23 +266,31 @@ def _event_row(values: tuple, comment: str | None) -> EventRow:
     )
 
 
-def history_rows(events: QuerySet, *, viewer=None) -> list[EventRow]:
-    """Rows of a page of the dashboard's history (``events`` ordered and sliced), in one query.
-
-    For a ``viewer`` who is no agent, people other than them and IT staff are not named (someone
-    who filed a known issue the viewer is affected by; see tickets.known_issues)."""
+def _event_rows(events: QuerySet, *extra, viewer=None):
+    """(row, its ``extra`` column values) for each event, in one query; the row's comment text is
+    the last extra column. For a ``viewer`` who is no agent, people other than them and IT staff are
+    not named: someone who filed a known issue the viewer is affected by, or whose ticket IT merged
+    into the viewer's (see tickets.known_issues)."""
     from tickets.known_issues import A_COLLEAGUE, actor_is_staff
 
     hide_people = viewer is not None and not viewer.is_agent
-    dates = DateText()
-    rows = []
     staff = actor_is_staff() if hide_people else Value(True)
-    for *values, title, excerpt, is_staff in events.values_list(
-        *EVENT_COLUMNS, "ticket__title", Left("comment__body", EXCERPT_CHARS), staff
-    ):
-        row = _event_row(values, excerpt)
+    for *values, is_staff in events.values_list(*EVENT_COLUMNS, *extra, staff):
+        columns, more = values[: len(EVENT_COLUMNS)], values[len(EVENT_COLUMNS) :]
+        row = _event_row(columns, more[-1])
         if hide_people and row.actor_id not in (None, viewer.pk) and not is_staff:
             row.actor_name = str(A_COLLEAGUE)
+        yield row, more
+
+
+def history_rows(events: QuerySet, *, viewer=None) -> list[EventRow]:
+    """Rows of a page of the dashboard's history (``events`` ordered and sliced), in one query;
+    names hidden from a ``viewer`` who is no agent as :func:`_event_rows` says."""
+    dates = DateText()
+    rows = []
+    for row, (title, _excerpt) in _event_rows(
+        events, "ticket__title", Left("comment__body", EXCERPT_CHARS), viewer=viewer
+    ):
         row.ticket_title, row.ticket_url = title, detail_url(row.ticket_id)
         row.iso, row.short, row.full = (
             dates(row.created_at, "c"),
@@ -293,12 +301,12 @@ def history_rows(events: QuerySet, *, viewer=None) -> list[EventRow]:
     return rows
 
 
-def timeline_rows(events: QuerySet) -> list[EventRow]:
-    """Rows of a ticket's timeline (``events`` in the timeline's order), in one query."""
+def timeline_rows(events: QuerySet, *, viewer=None) -> list[EventRow]:
+    """Rows of a ticket's timeline (``events`` in the timeline's order), in one query; names hidden
+    from a ``viewer`` who is no agent as :func:`_event_rows` says."""
     dates = DateText()
     rows = []
-    for *values, body in events.values_list(*EVENT_COLUMNS, "comment__body"):
-        row = _event_row(values, body)
+    for row, _body in _event_rows(events, "comment__body", viewer=viewer):
         row.iso, row.day, row.time = (
             dates(row.created_at, "c"),
             dates(row.created_at, "DATE_FORMAT"),

@@ -317,9 +317,7 @@ def ticket_new(request):
 def _timeline(ticket: Ticket, user, attachments: list[Attachment]) -> list:
     """The ticket's events as the timeline shows them, each comment with its files."""
     events = TicketEvent.objects.filter(ticket=ticket).visible_to(user).order_by("created_at", "pk")
-    rows = timeline_rows(events)
-    if known_issues.is_affected_only(ticket, user):
-        known_issues.hide_identities(rows, user)
+    rows = timeline_rows(events, viewer=user)  # names only IT staff and the viewer to employees
     by_comment = defaultdict(list)
     by_pk = {}
     for attachment in attachments:

@@ -208,6 +208,24 @@ def test_agent_merges_similar_ticket_in_one_transaction(client, pair, agent, oth
     assert "Also here" in html and "Internal hint" not in html
 
 
+def test_after_a_merge_neither_requester_sees_the_others_name(client, pair, agent, employee, other_employee):
+    kept, merged, _carla = pair
+    known_issues.ticket_merge(kept=kept, merged=merged, actor=agent)
+    services.ticket_comment(ticket=kept, author=agent, body="On it")
+    other_name = other_employee.display_name
+
+    client.force_login(employee)  # the kept ticket's requester now reads the merged ticket's comment
+    detail = client.get(kept.get_absolute_url()).content.decode()
+    assert "Also here" in detail and "b.png" in detail
+    assert other_name not in detail and "A colleague" in detail
+    assert agent.display_name in detail  # IT staff stay named
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    assert other_name not in dashboard
+
+    client.force_login(agent)  # IT staff see everybody
+    assert other_name in client.get(kept.get_absolute_url()).content.decode()
+
+
 def test_merge_refuses_itself_and_employees(pair, employee, agent):
     kept, merged, _carla = pair
     with pytest.raises(ValidationError):
