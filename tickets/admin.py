@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import DraggableMPTTAdmin
@@ -25,7 +26,7 @@ from tickets.models import (
     TicketRating,
 )
 from tickets.problem_sources import sla_policy_origin, tree_write_lock
-from tickets.sla import recompute_open_tickets
+from tickets.sla import policy_removed, recompute_open_tickets
 from tickets.sla_models import WEEKDAYS
 
 
@@ -483,6 +484,17 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         if change:
             count = recompute_open_tickets(policy=obj)
             self.message_user(request, _("Due times of %(count)d open tickets recomputed.") % {"count": count})
+
+    @transaction.atomic
+    def delete_model(self, request, obj):
+        policy_removed(obj)  # its open tickets' clocks stop first
+        super().delete_model(request, obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for policy in queryset:
+            policy_removed(policy)
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(AffectedPerson)

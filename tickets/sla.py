@@ -20,6 +20,7 @@ Every function here changes the ticket object only; the caller saves it (with th
 transaction. The policy and its calendar must be loaded with the ticket (``_lock`` does that).
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,13 +28,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.business_time import add_business_time, business_time_between
+from tickets.business_time import NoWorkingTimeError, add_business_time, business_time_between
 from tickets.models import SlaPolicy, Ticket
 from tickets.sla_models import business_duration_text
 
 Status = Ticket.Status
 STOPPED_STATUSES = (Status.WAITING, Status.RESOLVED, Status.CLOSED)
 WARNING_SHARE = 0.8
+logger = logging.getLogger(__name__)
+
 SLA_FIELDS = [
     "sla_policy",
     "first_response_due_at",
@@ -76,8 +79,16 @@ def recompute(ticket: Ticket) -> None:
     def due(target):
         return None if target is None else add_business_time(calendar, ticket.created_at, target + stopped)
 
-    ticket.first_response_due_at = due(policy.first_response_target(ticket.priority))
-    ticket.resolution_due_at = due(policy.resolution_target(ticket.priority))
+    try:
+        ticket.first_response_due_at = due(policy.first_response_target(ticket.priority))
+        ticket.resolution_due_at = due(policy.resolution_target(ticket.priority))
+    except NoWorkingTimeError:
+        # The calendar's closures leave no working time before the target (a configuration the admin
+        # should fix): the ticket has no clock rather than a failed change.
+        logger.warning("SLA policy %s: no working time left for ticket %s; no due times", policy.pk, ticket.pk)
+        ticket.first_response_due_at = ticket.resolution_due_at = None
+        ticket.sla_due_at = ticket.sla_warning_at = None
+        return
     _set_next(ticket)
 
 
@@ -202,6 +213,19 @@ def recompute_open_tickets(*, calendar=None, policy=None) -> int:
             changed.append(ticket)
     Ticket.objects.bulk_update(changed, SLA_FIELDS[1:], batch_size=500)
     return len(changed)
+
+
+def policy_removed(policy: SlaPolicy) -> int:
+    """Before ``policy`` is deleted: its open tickets lose their clock (under row locks), so none keeps
+    due times that nothing stops any more; finished tickets keep the record of how they did. Returns
+    how many tickets changed."""
+    tickets = list(Ticket.objects.open().select_for_update(of=("self",)).filter(sla_policy=policy).order_by("pk"))
+    for ticket in tickets:
+        ticket.sla_policy = None
+        ticket.sla_paused_at = None
+        recompute(ticket)
+    Ticket.objects.bulk_update(tickets, SLA_FIELDS, batch_size=500)
+    return len(tickets)
 
 
 # --- What people see ------------------------------------------------------------------------------

@@ -83,7 +83,8 @@ def _due(kind: str, now):
         ),
     )
     return (
-        Ticket.objects.filter(moment)
+        Ticket.objects.open()  # a finished ticket's clock is stopped; never alert on one
+        .filter(moment)
         .alias(sla_target=_pending_target())
         .annotate(sla_target_name=F("sla_target"))
         .filter(~Exists(given))

@@ -246,11 +246,21 @@ class SlaPolicy(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    MAX_TARGET_MINUTES = 366 * 24 * 60  # a year; business time that long is years of calendar time
+
     def clean(self):
         for kind in ("first_response", "resolution"):
             for suffix in self.PRIORITY_SUFFIX.values():
-                if getattr(self, f"{kind}_{suffix}") == 0:
+                minutes = getattr(self, f"{kind}_{suffix}")
+                if minutes == 0:
                     raise ValidationError({f"{kind}_{suffix}": _("A target must be at least one minute.")})
+                if minutes is not None and minutes > self.MAX_TARGET_MINUTES:
+                    raise ValidationError(
+                        {
+                            f"{kind}_{suffix}": _("A target can be at most %(minutes)s minutes (a year).")
+                            % {"minutes": f"{self.MAX_TARGET_MINUTES:,}"}
+                        }
+                    )
 
     def first_response_target(self, priority: int) -> timedelta | None:
         minutes = getattr(self, f"first_response_{self.PRIORITY_SUFFIX[priority]}")

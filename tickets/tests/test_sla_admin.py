@@ -1,6 +1,8 @@
 """Configuring service levels in the admin: calendars, policies, a node's policy and what it inherits."""
 
+import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from tickets import services
@@ -83,3 +85,43 @@ def test_the_policy_admin_pages_render(client, admin):
     assert client.get(reverse("admin:tickets_slapolicy_changelist")).status_code == 200
     assert client.get(reverse("admin:tickets_slapolicy_change", args=[policy.pk])).status_code == 200
     assert client.get(reverse("admin:tickets_businesscalendar_changelist")).status_code == 200
+
+
+def test_deleting_a_policy_stops_the_clock_of_its_open_tickets_and_alerts_none(client, admin, tree, employee, agent):
+    from tickets import sla_alerts
+
+    policy = standard_policy()
+    node = set_policy(tree["paper_jam"], policy)
+    with time_machine.travel(berlin(2026, 3, 2, 9, 0), tick=False):
+        open_one = services.ticket_create(requester=employee, problem_source=node, title="open", description="d")
+        done = services.ticket_create(requester=employee, problem_source=node, title="done", description="d")
+        services.ticket_comment(ticket=done, author=agent, body="fixed")
+        services.ticket_update(ticket=done, actor=agent, status=Ticket.Status.RESOLVED)
+    set_policy(tree["paper_jam"], None)
+    client.force_login(admin)
+
+    response = client.post(reverse("admin:tickets_slapolicy_delete", args=[policy.pk]), {"post": "yes"})
+
+    assert response.status_code == 302
+    stopped = Ticket.objects.get(pk=open_one.pk)
+    assert (stopped.sla_policy, stopped.sla_due_at, stopped.first_response_due_at) == (None, None, None)
+    assert Ticket.objects.get(pk=done.pk).first_response_due_at is not None  # the record of how it went stays
+    result = sla_alerts.run(now=berlin(2026, 4, 1, 9, 0))
+    assert (result.warned, result.breached) == ([], [])
+
+
+def test_a_target_longer_than_a_year_is_refused_with_a_clear_message(client, admin):
+    policy = standard_policy()
+    policy.first_response_normal = 5_000_000
+    with pytest.raises(ValidationError) as refused:
+        policy.full_clean()
+    assert "at most 527,040 minutes" in str(refused.value)
+
+
+def test_a_calendar_whose_closures_leave_no_time_gives_no_clock_instead_of_failing(tree, employee):
+    closed = "\n".join(f"{year}-01-01..{year}-12-31 closed" for year in range(2026, 2040))  # a line a year
+    calendar = office_calendar(name="Closed", closures=closed)
+    node = set_policy(tree["paper_jam"], standard_policy(calendar=calendar))
+    with time_machine.travel(berlin(2026, 3, 2, 9, 0), tick=False):
+        ticket = services.ticket_create(requester=employee, problem_source=node, title="t", description="d")
+    assert (ticket.first_response_due_at, ticket.sla_due_at) == (None, None)
