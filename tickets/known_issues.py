@@ -86,6 +86,8 @@ def known_issue_resolve(*, ticket: Ticket, actor, status_text: str) -> list[Tick
     known = KnownIssue.objects.filter(ticket=ticket).first()
     if known is None:
         raise ValidationError(_("This ticket is not a known issue."))
+    if not ticket.is_open:  # resolved or closed meanwhile: its known issue ended with it
+        raise ValidationError(_("This ticket is finished already; its known issue ended with it."))
     now = timezone.now()
     events = []
     if status_text != known.status_text:

@@ -18,11 +18,12 @@ their team until an agent hands them to another one (:func:`ticket_set_team`).
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.backends import users_with_roles
 from tickets.models import AssignmentRule, ProblemSource, Team, Ticket, TicketEvent
@@ -201,8 +202,12 @@ def ticket_set_team(*, ticket: Ticket, actor, team: Team | None) -> list[TicketE
 
     if not actor.is_agent:
         raise PermissionDenied("Only IT staff hand tickets to a team.")
-    if team is not None and not team.is_active:
-        raise PermissionDenied("Tickets are handed to active teams only.")
+    if team is not None:
+        # The team's row first (as filing and team_retire lock it): a team retired meanwhile is refused,
+        # never left holding a ticket no queue shows.
+        team = Team.objects.select_for_update().filter(pk=team.pk, is_active=True).first()
+        if team is None:
+            raise ValidationError(_("That team no longer takes tickets. Please choose another one."))
     ticket = _lock(ticket)
     new_id = team.pk if team is not None else None
     if new_id == ticket.team_id:

@@ -1,6 +1,7 @@
 """Agents hand a ticket to another IT team (tickets.routing)."""
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -23,7 +24,12 @@ def ticket_set_team(request, pk: int):
     if not form.is_valid():
         return _invalid(request, ticket, team_form=form)
     team = form.cleaned_data["team"]
-    if routing.ticket_set_team(ticket=ticket, actor=request.user, team=team):
+    try:
+        events = routing.ticket_set_team(ticket=ticket, actor=request.user, team=team)
+    except ValidationError as error:  # the team was retired since the form was checked
+        messages.error(request, " ".join(error.messages))
+        return redirect(ticket)
+    if events:
         if team is None:
             messages.success(request, _("The ticket no longer belongs to a team."))
         else:

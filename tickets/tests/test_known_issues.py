@@ -124,6 +124,14 @@ def test_resolving_ends_the_banner(client, known, agent, other_employee):
     assert Ticket.objects.get(pk=known.pk).status == Status.RESOLVED
 
 
+def test_a_finished_known_issue_cannot_be_resolved_again(known, agent, employee):
+    services.ticket_close(ticket=known, user=employee)
+    closed = Ticket.objects.get(pk=known.pk)
+    with pytest.raises(ValidationError):
+        known_issues.known_issue_resolve(ticket=closed, actor=agent, status_text="Printer repaired")
+    assert Ticket.objects.get(pk=known.pk).status == Status.CLOSED
+
+
 def test_person_leaves_and_agent_removes(client, known, agent, other_employee):
     carla = make_user("carla")
     for person in (other_employee, carla):

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -193,10 +193,10 @@ def test_only_agents_hand_tickets_to_teams_and_only_to_active_ones(tree, employe
     ticket = file(employee, tree["paper_jam"])
     with pytest.raises(PermissionDenied):
         routing.ticket_set_team(ticket=ticket, actor=employee, team=network)
-    network.is_active = False
-    network.save()
-    with pytest.raises(PermissionDenied):
-        routing.ticket_set_team(ticket=ticket, actor=agent, team=network)
+    stale = Team.objects.get(pk=network.pk)  # read by the form before the team was retired
+    Team.objects.filter(pk=network.pk).update(is_active=False)
+    with pytest.raises(ValidationError):  # checked again under the team's row lock
+        routing.ticket_set_team(ticket=ticket, actor=agent, team=stale)
     ticket.refresh_from_db()
     assert ticket.team is None
 
