@@ -37,6 +37,7 @@ from teams_app.bot_auth import activity_tenant
 from teams_app.models import FILED_KIND, WELCOME_KIND, BotActivityReceipt, BotCard, BotConversation, Notification
 from teams_app.notifications import PROVIDER
 from tickets import drafts, services
+from tickets.known_issues import is_affected_only
 from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
@@ -175,15 +176,15 @@ def _typed_text(activity: Activity) -> str:
 
 def reply_in_thread(activity: Activity, user) -> bool:
     """A message typed in the thread of a ticket card becomes a public comment on that ticket, for
-    whoever may comment on it now (the requester while it is open, IT staff always), once per
-    activity id. Returns whether a comment was added."""
+    whoever may comment on it now (the requester while it is open, IT staff always; not people who
+    are only affected by it), once per activity id. Returns whether a comment was added."""
     card = _card_replied_to(activity)
     text = _typed_text(activity)
     if card is None or not text:
         return False
     with transaction.atomic():
         ticket = _visible_ticket(user, card.ticket_id, lock=True)
-        if ticket is None or (not ticket.is_open and not user.is_agent):
+        if ticket is None or is_affected_only(ticket, user) or (not ticket.is_open and not user.is_agent):
             logger.info("A reply in the thread of ticket %s by user %s was not taken", card.ticket_id, user.pk)
             return False
         if not _first_time(activity):

@@ -8,7 +8,7 @@ from teams_app import delivery
 from teams_app.models import BotCard, BotChannel, Notification
 from teams_app.tests.conftest import connect_microsoft, post_activity, reachable_in_chat
 from tickets import services
-from tickets.models import Comment
+from tickets.models import AffectedPerson, Comment
 
 SUPPORT = "19:it-support@thread.tacv2"
 
@@ -129,6 +129,18 @@ def test_someone_who_may_not_see_the_ticket_cannot_comment_from_the_thread(
 
     post_activity(client, bot, channel_reply(bot, oid, "let me in"))
 
+    assert not Comment.objects.exists()
+
+
+def test_someone_only_affected_by_the_ticket_cannot_comment_from_the_thread(
+    client, bot, microsoft, other_employee, channel_card
+):
+    AffectedPerson.objects.create(ticket=channel_card.ticket, user=other_employee)  # sees it, may not write
+    oid = connect_microsoft(other_employee, microsoft)
+
+    response = post_activity(client, bot, channel_reply(bot, oid, "me too"))
+
+    assert response.status_code == 200  # answered, not a refused request the Connector retries
     assert not Comment.objects.exists()
 
 
