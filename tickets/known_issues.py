@@ -1,4 +1,4 @@
-"""Known issues, affected people, duplicates and merges: the workflows (services) of issue 15.
+"""Known issues, affected people, duplicates and merges: the workflows (services).
 
 An agent marks a ticket as a *known issue* for a problem-source node and its subtree, with a short
 public status text. While the ticket is open, banners show the text for that subtree; people hit by
@@ -10,6 +10,8 @@ ticket and records what moved (``TicketMerge``), so that an admin can undo it.
 
 Each workflow runs in one transaction, writes its events and announces them like ``tickets.services``.
 """
+
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -201,7 +203,12 @@ def ticket_merge(*, kept: Ticket, merged: Ticket, actor) -> TicketMerge:
         if event is not None:
             events.append(event)
             added_users.append(user.pk)
-    moved_affected = list(AffectedPerson.objects.filter(ticket=merged).values_list("user_id", flat=True))
+    moved_affected = [  # as they were, so that an undo puts them back exactly
+        [user_id, how, added_at.isoformat()]
+        for user_id, how, added_at in AffectedPerson.objects.filter(ticket=merged).values_list(
+            "user_id", "how", "added_at"
+        )
+    ]
     AffectedPerson.objects.filter(ticket=merged).delete()
 
     merge = TicketMerge.objects.create(
@@ -215,7 +222,7 @@ def ticket_merge(*, kept: Ticket, merged: Ticket, actor) -> TicketMerge:
             "attachments": attachment_ids,
             "events": event_ids,
             "affected_added": added_users,  # AffectedPerson rows created on the kept ticket
-            "affected_removed": moved_affected,  # the merged ticket's own affected people
+            "affected_removed": moved_affected,  # the merged ticket's own affected people: [id, how, added]
         },
     )
     events.append(_event(kept, actor, Kind.MERGED, old=merge.pk, new=merged.pk, at=now))
@@ -243,8 +250,7 @@ def ticket_merge_undo(*, merge: TicketMerge, actor) -> None:
     TicketEvent.objects.filter(pk__in=moved.get("events", []), ticket=kept).update(ticket=merged)
     AffectedPerson.objects.filter(ticket=kept, user_id__in=moved.get("affected_added", [])).delete()
     AffectedPerson.objects.bulk_create(
-        [AffectedPerson(ticket=merged, user_id=user_id, added_at=now) for user_id in moved.get("affected_removed", [])],
-        ignore_conflicts=True,
+        [_restored(merged, entry, now) for entry in moved.get("affected_removed", [])], ignore_conflicts=True
     )
     merge.undone_at = now
     merge.save(update_fields=["undone_at"])
@@ -254,6 +260,15 @@ def ticket_merge_undo(*, merge: TicketMerge, actor) -> None:
         events.append(_event(merged, actor, Kind.STATUS, old=merged.status, new=merge.previous_status, at=now))
         _set_status(merged, merge.previous_status, now)
     _save_change(merged, events, now)
+
+
+def _restored(ticket: Ticket, entry, now) -> AffectedPerson:
+    """An affected person a merge took off ``ticket``, as recorded: [user id, how, added] (or, in
+    merges recorded before that, the user id alone)."""
+    if isinstance(entry, int):
+        return AffectedPerson(ticket=ticket, user_id=entry, added_at=now)
+    user_id, how, added_at = entry
+    return AffectedPerson(ticket=ticket, user_id=user_id, how=how, added_at=datetime.fromisoformat(added_at))
 
 
 # --- Reading: what pages show -------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""People affected by a ticket see its public timeline and nothing else (issue 15).
+"""People affected by a ticket see its public timeline and nothing else.
 
 The matrix: the requester, a person affected by the ticket ("affected"), a person who was affected
 and was removed again ("removed"), another employee and an agent, on every page, export, search,

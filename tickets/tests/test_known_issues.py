@@ -249,7 +249,10 @@ def test_admin_undoes_a_merge_from_its_event(client, pair, admin, agent):
         "comments": set(Comment.objects.filter(ticket=merged).values_list("pk", flat=True)),
         "files": set(Attachment.objects.filter(ticket=merged).values_list("pk", flat=True)),
         "status": merged.status,
+        "carla": AffectedPerson.objects.get(ticket=merged, user=carla),
     }
+    AffectedPerson.objects.filter(pk=before["carla"].pk).update(how=AffectedPerson.How.DUPLICATE)
+    before["carla"].refresh_from_db()
     known_issues.ticket_merge(kept=kept, merged=merged, actor=agent)
     event = TicketEvent.objects.get(ticket=kept, kind=Kind.MERGED)
     client.force_login(admin)
@@ -264,7 +267,8 @@ def test_admin_undoes_a_merge_from_its_event(client, pair, admin, agent):
     assert set(Attachment.objects.filter(ticket=merged).values_list("pk", flat=True)) == before["files"]
     assert Ticket.objects.get(pk=merged.pk).status == before["status"]
     assert not AffectedPerson.objects.filter(ticket=kept).exists()
-    assert AffectedPerson.objects.get(ticket=merged).user == carla
+    restored = AffectedPerson.objects.get(ticket=merged)
+    assert (restored.user, restored.how, restored.added_at) == (carla, before["carla"].how, before["carla"].added_at)
     assert TicketMerge.objects.get().undone_at is not None
     with pytest.raises(ValidationError):
         known_issues.ticket_merge_undo(merge=TicketMerge.objects.get(), actor=admin)
