@@ -536,6 +536,7 @@ class AnalysisForm(forms.Form):
     ]
     DEFAULT_PERIOD = "30"
     EARLIEST = date(2000, 1, 1)
+    LATEST = date(2099, 12, 31)
 
     period = forms.ChoiceField(label=_("Period"), required=False, choices=PERIODS)
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -554,6 +555,8 @@ class AnalysisForm(forms.Form):
             self.add_error("end", _("The end date lies before the start date."))
         elif start < self.EARLIEST:
             self.add_error("start", _("Choose a day in %(year)s or later.") % {"year": self.EARLIEST.year})
+        elif end > self.LATEST:
+            self.add_error("end", _("Choose a day in %(year)s or earlier.") % {"year": self.LATEST.year})
         elif (end - start).days >= analysis.MAX_PERIOD_DAYS:
             self.add_error("end", _("Choose at most three years."))
         return cleaned

@@ -407,6 +407,7 @@ def test_the_links_of_the_tickets_on_a_node_itself_use_the_exact_filter(client, 
     [
         {"period": "custom", "start": "2025-03-31", "end": "2025-03-01"},
         {"period": "custom", "start": "0001-01-01", "end": "0001-01-02"},
+        {"period": "custom", "start": "9999-12-31", "end": "9999-12-31"},
         {"period": "custom", "start": "2019-01-01", "end": "2025-03-01"},
         {"period": "custom", "start": "not-a-date"},
         {"period": "decade"},

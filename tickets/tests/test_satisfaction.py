@@ -110,6 +110,14 @@ def test_me_too_counts_per_problem_source_in_the_period(client, agent, employee,
     assert "Affects me too" in html and f"source={tree['paper_jam'].pk}&amp;filed_on=exact" in html
 
 
+def test_a_far_future_period_is_refused_not_a_server_error(client, agent):
+    client.force_login(agent)
+    response = client.get(
+        reverse("tickets:satisfaction"), {"period": "custom", "start": "9999-12-31", "end": "9999-12-31"}
+    )
+    assert response.status_code == 200 and response.context["form"].errors
+
+
 def test_employees_do_not_see_the_figures(client, employee):
     client.force_login(employee)
     assert client.get(reverse("tickets:satisfaction")).status_code == 404
