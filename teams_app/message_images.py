@@ -13,7 +13,7 @@ the draft carries them (``tickets.drafts``), and once the ticket is filed a back
 import html
 import logging
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from background_task import background
 from django.conf import settings
@@ -39,17 +39,30 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), port
 
 
+# The one kind of Graph address a message's image may have: a hosted content of a chat or channel
+# message (``…/messages/<id>/hostedContents/<id>/$value``). Nothing else on Graph is fetched with the
+# app's token (which may read other chats and the help-desk mailbox).
+_HOSTED_CONTENT = re.compile(r"/messages/(?P<message>[^/]+)/hostedContents/[^/]+/\$value")
+
+
 def source_of(url: str, service_url: str) -> str | None:
-    """Where an image address points: "bot" (the activity's Bot Connector), "graph" (our Graph), or
-    None for anywhere else, which is never fetched."""
+    """Where an image address points: "bot" (the activity's Bot Connector), "graph" (a message's
+    hosted content on our Graph), or None for anything else, which is never fetched."""
     origin = _origin(url)
     if not origin[1] or origin[0] not in ("https", "http"):
         return None
     if service_url and origin == _origin(service_url):
         return "bot"
-    if origin == _origin(settings.GRAPH_URL):
+    if origin == _origin(settings.GRAPH_URL) and _hosted_message(url) is not None:
         return "graph"
     return None
+
+
+def _hosted_message(url: str) -> str | None:
+    """The message id of a hosted-content address (unquoted), else None."""
+    path = urlsplit(url).path
+    match = _HOSTED_CONTENT.search(path)
+    return unquote(match["message"]) if match and match.end() == len(path) else None
 
 
 def image_refs(payload: dict, *, service_url: str) -> list[str]:
@@ -62,8 +75,14 @@ def image_refs(payload: dict, *, service_url: str) -> list[str]:
             urls.append(str(item["contentUrl"]))
     body = payload.get("body") if isinstance(payload.get("body"), dict) else {}
     urls += [html.unescape(src) for src in _IMG_SRC.findall(str(body.get("content") or ""))]
-    allowed = [url for url in dict.fromkeys(urls) if source_of(url, service_url) is not None]
-    return allowed[:MAX_IMAGES]
+    message_id = str(payload.get("id") or "")
+
+    def allowed(url: str) -> bool:
+        source = source_of(url, service_url)
+        # A Graph image only of this very message: a body can name any address.
+        return source == "bot" or (source == "graph" and bool(message_id) and _hosted_message(url) == message_id)
+
+    return [url for url in dict.fromkeys(urls) if allowed(url)][:MAX_IMAGES]
 
 
 def schedule(*, ticket, user, urls: list[str], service_url: str) -> None:

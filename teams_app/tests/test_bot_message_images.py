@@ -101,13 +101,20 @@ def test_image_addresses_are_taken_from_the_connector_and_graph_only(settings, b
     settings.GRAPH_URL = "https://graph.microsoft.com"
     hosted = "https://graph.microsoft.com/v1.0/chats/19:x/messages/1/hostedContents/abc/$value"
     connector = f"{bot.service_url}v3/attachments/1/views/original"
+    # Graph addresses the app's token could read but that are not this message's own images.
+    other_message = "https://graph.microsoft.com/v1.0/chats/19:y/messages/2/hostedContents/abc/$value"
+    mailbox = "https://graph.microsoft.com/v1.0/users/helpdesk@contoso.com/messages/9/attachments/1/$value"
     payload = {
+        "id": "1",
         "attachments": [
             {"contentType": "image/png", "contentUrl": connector},
             {"contentType": "reference", "contentUrl": "https://contoso.sharepoint.com/doc.docx"},
         ],
         "body": {
-            "content": f'<img src="{hosted.replace("$", "&#36;")}"><img src="https://graph.microsoft.com.evil.example/x">'
+            "content": "".join(
+                f'<img src="{url.replace("$", "&#36;")}">'
+                for url in (hosted, "https://graph.microsoft.com.evil.example/x", other_message, mailbox)
+            )
         },
     }
 
@@ -115,6 +122,7 @@ def test_image_addresses_are_taken_from_the_connector_and_graph_only(settings, b
 
     assert refs == [connector, hosted]
     assert [message_images.source_of(url, bot.service_url) for url in refs] == ["bot", "graph"]
+    assert message_images.source_of(mailbox, bot.service_url) is None  # never fetched, even from a task
 
 
 def test_at_most_five_images_are_taken(bot):
