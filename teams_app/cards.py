@@ -179,18 +179,21 @@ def last_public_comment(ticket: Ticket) -> Comment | None:
     ).first()
 
 
+def _card_head(ticket: Ticket, note: str, warning: bool) -> list[dict[str, Any]]:
+    """What every ticket card starts with: the note on what just happened (or, with ``warning``, why
+    nothing did), then the ticket's number and title."""
+    head = [_label(note, color="Attention" if warning else "Good", weight="Bolder")] if note else []
+    return [*head, _user_text(f"#{ticket.pk} {plain(ticket.title, TITLE_MAX)}", weight="Bolder", size="Medium")]
+
+
 def ticket_card(
     ticket: Ticket, viewer, *, user_ids: list[str] = (), note: str = "", warning: bool = False
 ) -> dict[str, Any]:
     """The ticket as ``viewer`` may see it and act on it; ``note`` says what just happened, or with
     ``warning`` why nothing did. ``user_ids``: the chat ids of the people whose Teams refreshes the card."""
     with translation.override(language(viewer)):
-        data = {"ticket": ticket.pk, "v": version_of(ticket)}
-        body: list[dict[str, Any]] = []
-        if note:
-            body.append(_label(note, color="Attention" if warning else "Good", weight="Bolder"))
+        data, body = {"ticket": ticket.pk, "v": version_of(ticket)}, _card_head(ticket, note, warning)
         body += [
-            _user_text(f"#{ticket.pk} {plain(ticket.title, TITLE_MAX)}", weight="Bolder", size="Medium"),
             {
                 "type": "ColumnSet",
                 "columns": [
@@ -264,12 +267,8 @@ def channel_ticket_card(ticket: Ticket, *, lang: str = "", note: str = "", warni
     from accounts.roles import agent_names
 
     with translation.override(lang or settings.LANGUAGE_CODE):
-        data = {"ticket": ticket.pk, "v": version_of(ticket)}
-        body: list[dict[str, Any]] = []
-        if note:
-            body.append(_label(note, color="Attention" if warning else "Good", weight="Bolder"))
+        data, body = {"ticket": ticket.pk, "v": version_of(ticket)}, _card_head(ticket, note, warning)
         body += [
-            _user_text(f"#{ticket.pk} {plain(ticket.title, TITLE_MAX)}", weight="Bolder", size="Medium"),
             {
                 "type": "FactSet",
                 "facts": [
