@@ -67,9 +67,10 @@ def handle(activity: Activity) -> dict[str, Any] | None:
         return None
     if user is None:
         return None  # someone who never signed in here: nothing to remember them by
-    if kind == "message" and _card_replied_to(activity) is not None:
+    card = _card_replied_to(activity) if kind == "message" else None
+    if card is not None:
         remember_conversation(activity, user)
-        reply_in_thread(activity, user)
+        reply_in_thread(activity, user, card=card)
         return None
     installed = (kind == "conversationUpdate" and _bot_was_added(activity)) or (
         kind == "installationUpdate" and (activity.action or "").startswith("add")
@@ -174,11 +175,11 @@ def _typed_text(activity: Activity) -> str:
     return text.strip()[: cards.TEXT_INPUT_MAX]
 
 
-def reply_in_thread(activity: Activity, user) -> bool:
+def reply_in_thread(activity: Activity, user, *, card: BotCard | None = None) -> bool:
     """A message typed in the thread of a ticket card becomes a public comment on that ticket, for
     whoever may comment on it now (the requester while it is open, IT staff always; not people who
     are only affected by it), once per activity id. Returns whether a comment was added."""
-    card = _card_replied_to(activity)
+    card = card or _card_replied_to(activity)  # the caller may have looked it up already
     text = _typed_text(activity)
     if card is None or not text:
         return False

@@ -295,7 +295,8 @@ def known_issue_of(ticket: Ticket) -> KnownIssue | None:
 
 
 def is_affected_only(ticket: Ticket, user) -> bool:
-    """The person sees this ticket only because they are affected: its public timeline, nothing else."""
+    """For a ticket ``user`` may see (``visible_to``): do they see it only because they are affected
+    (neither IT staff nor its requester)? Then its public timeline, nothing else."""
     return not user.is_agent and ticket.requester_id != user.pk
 
 

@@ -126,7 +126,7 @@ def ticket_rate(*, ticket: Ticket, user, is_positive: bool, comment: str = "", r
 
     Raises AlreadyRated when this resolution was rated, PermissionDenied for anybody but the
     requester or a ticket that is not resolved or closed."""
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester", "assignee").get(pk=ticket.pk)
+    ticket = services._lock(ticket)  # the workflows' row lock, with requester and assignee
     if user.pk != ticket.requester_id or not was_resolved(ticket):
         raise PermissionDenied("Only the requester rates a resolved or closed ticket.")
     now = timezone.now()

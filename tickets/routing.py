@@ -34,7 +34,7 @@ Kind = TicketEvent.Kind
 # --- The effective team and rule of a node ----------------------------------------------------------
 
 
-def _nearest_setting(**exclude) -> QuerySet:
+def _nearest_setting() -> QuerySet:
     """The node in OuterRef and its ancestors, nearest first."""
     return ProblemSource.objects.filter(
         tree_id=OuterRef("tree_id"), lft__lte=OuterRef("lft"), rght__gte=OuterRef("rght")

@@ -57,7 +57,8 @@ def _counted(ratings, field: str) -> list[tuple[int | None, int, int]]:
 
 
 def satisfaction(period: Period) -> Satisfaction:
-    """All figures of the period: four small grouped queries and the node paths."""
+    """All figures of the period in seven small queries (grouped counts, the names they need and the
+    node paths), whatever the number of ratings."""
     first, after = period.bounds()
     ratings = TicketRating.objects.filter(created_at__gte=first, created_at__lt=after)
     paths = problem_sources.display_paths()

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from tickets.business_time import NoWorkingTimeError, add_business_time, business_time_between
 from tickets.models import SlaPolicy, Ticket
+from tickets.rows import sla_state
 from tickets.sla_models import business_duration_text
 
 Status = Ticket.Status
@@ -101,12 +102,6 @@ def _pending_target(ticket: Ticket) -> tuple[str, timedelta] | None:
     if ticket.resolution_due_at is not None:
         return "resolution", policy.resolution_target(ticket.priority)
     return None
-
-
-def pending_target_name(ticket: Ticket) -> str | None:
-    """'first_response' or 'resolution': what ``sla_due_at`` stands for (None when nothing is due)."""
-    pending = _pending_target(ticket)
-    return pending[0] if pending else None
 
 
 def _set_next(ticket: Ticket) -> None:
@@ -271,7 +266,7 @@ def clock(ticket: Ticket, *, now=None) -> Clock | None:
     elif left < timedelta(0):
         state, text = "breached", _("overdue by %(time)s business time") % {"time": duration_text(-left)}
     else:
-        state = "soon" if ticket.sla_due_at is not None and ticket.sla_due_at < now + timedelta(hours=2) else "running"
+        state = "soon" if sla_state(ticket.sla_due_at, now) == "soon" else "running"  # the list's threshold
         text = _("%(time)s business time left") % {"time": duration_text(left)}
     return Clock(state=state, target=target, due=ticket.sla_due_at, text=text, policy=str(ticket.sla_policy))
 

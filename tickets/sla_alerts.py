@@ -25,25 +25,19 @@ THRESHOLDS = {Kind.SLA_WARNING: "sla_warning", Kind.SLA_BREACH: "sla_breach"}
 BATCH = 500  # tickets per run and threshold; the rest follow on the next run
 
 
-def sla_alert_recipients(
-    ticket: Ticket, kind: str = Kind.SLA_WARNING, *, team_members: dict | None = None, all_staff: list | None = None
-) -> list:
+def sla_alert_recipients(ticket: Ticket, kind: str, *, team_members: dict[int, list]) -> list:
     """Who hears that a ticket's service level is at risk (``Kind.SLA_WARNING``) or breached.
 
     A warning goes to the assignee, or to the present members of the ticket's team when nobody is
-    responsible; a breach goes to the team and the assignee. All IT staff hear of it when that leaves
-    nobody (no team, everyone absent). ``team_members`` (team id -> present members, from
-    :func:`tickets.routing.present_members_by_team`) and ``all_staff`` are read once by the caller so a
-    run costs a bounded number of queries; without them they are read here."""
+    responsible; a breach goes to the team and the assignee. [] when that is nobody (no team, everyone
+    absent): the caller then tells all IT staff. ``team_members``: team id -> present members
+    (tickets.routing.present_members_by_team), read once per run so a run costs a bounded number of
+    queries."""
     assignee = ticket.assignee if ticket.assignee_id is not None and ticket.assignee.is_active else None
     people = [assignee] if assignee is not None else []
     if ticket.team_id is not None and (assignee is None or kind == Kind.SLA_BREACH):
-        if team_members is None:
-            team_members = routing.present_members_by_team([ticket.team_id])
         people += [member for member in team_members.get(ticket.team_id, []) if member != assignee]
-    if people:
-        return people
-    return list(agents()) if all_staff is None else all_staff
+    return people
 
 
 def sla_alert_text(kind: str, target: str) -> str:
@@ -62,7 +56,7 @@ class AlertResult:
 
 
 def _pending_target():
-    """SQL for tickets.sla.pending_target_name: what ``sla_due_at`` stands for."""
+    """In SQL, what ``sla_due_at`` stands for: "first_response" or "resolution" (as tickets.sla._pending_target)."""
     return Case(
         When(Q(first_response_at__isnull=True, first_response_due_at__isnull=False), then=Value("first_response")),
         default=Value("resolution"),
@@ -110,9 +104,9 @@ def run(*, now=None) -> AlertResult:
     staff = None
     events, records, recipients = [], [], {}
     for kind, ticket in due:
-        people = sla_alert_recipients(ticket, kind, team_members=team_members, all_staff=staff or [])
+        people = sla_alert_recipients(ticket, kind, team_members=team_members)
         if not people:  # nobody responsible and no team member present: all IT staff, read once
-            staff = staff or list(agents())
+            staff = staff if staff is not None else list(agents())
             people = staff
         target = ticket.sla_target_name
         event = TicketEvent(ticket=ticket, actor=None, kind=kind, new_value=target, is_internal=True, created_at=now)
