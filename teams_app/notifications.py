@@ -22,8 +22,9 @@ The rules:
 - The IT channel (``teams_app.channels``) gets a card of every new ticket, updated on every change.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
 from django.db import transaction
@@ -102,7 +103,7 @@ class _Audience:
     recipients: list
 
 
-def _audiences(event: TicketEvent, ticket: Ticket) -> list[_Audience]:
+def _audiences(event: TicketEvent, ticket: Ticket, affected: Callable[[], list]) -> list[_Audience]:
     """Who hears of one event, before preferences, own actions and visibility are applied."""
     if event.kind == Kind.CREATED:
         return [_Audience(event, activity_types.TICKET_CREATED.type, list(agents()))]
@@ -121,8 +122,7 @@ def _audiences(event: TicketEvent, ticket: Ticket) -> list[_Audience]:
     if event.kind == Kind.STATUS and event.new_value in STATUSES_THE_REQUESTER_HEARS_OF:
         audiences.append(_Audience(event, activity_types.TICKET_STATUS.type, [ticket.requester]))
     if event.kind == Kind.KNOWN_ISSUE or (event.kind == Kind.STATUS and event.new_value in FINISHED):
-        # Only what the event's ticket is affected by is read, and only for these events.
-        people = [row.user for row in AffectedPerson.objects.filter(ticket_id=ticket.pk).select_related("user")]
+        people = list(affected())  # read once per change, only when such an event needs it
         if event.kind == Kind.KNOWN_ISSUE:
             people.append(ticket.requester)
         audiences.append(_Audience(event, activity_types.TICKET_STATUS.type, people))
@@ -144,7 +144,10 @@ def notify(events: Iterable[TicketEvent], *, ticket: Ticket | None = None) -> li
         return []
     if ticket is None or ticket.pk != events[0].ticket_id:
         ticket = Ticket.objects.select_related("requester", "assignee").get(pk=events[0].ticket_id)
-    audiences = [audience for event in events for audience in _audiences(event, ticket)]
+    affected = cache(
+        lambda: [row.user for row in AffectedPerson.objects.filter(ticket_id=ticket.pk).select_related("user")]
+    )
+    audiences = [audience for event in events for audience in _audiences(event, ticket, affected)]
 
     wanted: list[tuple[_Audience, object]] = []
     status_heard: set[int] = set()

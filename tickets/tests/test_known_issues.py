@@ -132,6 +132,18 @@ def test_a_finished_known_issue_cannot_be_resolved_again(known, agent, employee)
     assert Ticket.objects.get(pk=known.pk).status == Status.CLOSED
 
 
+def test_resolving_reads_the_affected_people_once_for_both_of_its_events(known, agent, other_employee):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    known_issues.affected_add(ticket=known, user=other_employee)
+    with CaptureQueriesContext(connection) as captured:
+        events = known_issues.known_issue_resolve(ticket=known, actor=agent, status_text="Printer repaired")
+    assert {event.kind for event in events} == {Kind.KNOWN_ISSUE, Kind.STATUS}
+    affected_reads = [q for q in captured.captured_queries if 'FROM "tickets_affectedperson"' in q["sql"]]
+    assert len(affected_reads) == 1
+
+
 def test_person_leaves_and_agent_removes(client, known, agent, other_employee):
     carla = make_user("carla")
     for person in (other_employee, carla):
