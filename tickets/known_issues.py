@@ -297,7 +297,7 @@ def known_issue_of(ticket: Ticket) -> KnownIssue | None:
 def is_affected_only(ticket: Ticket, user) -> bool:
     """For a ticket ``user`` may see (``visible_to``): do they see it only because they are affected
     (neither IT staff nor its requester)? Then its public timeline, nothing else."""
-    return not user.is_agent and ticket.requester_id != user.pk
+    return not ticket.may_be_written_on_by(user)
 
 
 def banners(user, node: ProblemSource | None = None) -> list[KnownIssue]:

@@ -343,6 +343,10 @@ class Ticket(models.Model):
             return False
         return timezone.now() - self.finished_at <= timedelta(days=settings.TICKET_REOPEN_DAYS)
 
+    def may_be_written_on_by(self, user) -> bool:
+        """The requester and IT staff write on a ticket; people affected by it only read it."""
+        return user.is_agent or user.pk == self.requester_id
+
     def can_be_closed_by(self, user) -> bool:
         return self.status != Ticket.Status.CLOSED and (user.pk == self.requester_id or user.is_agent)
 

@@ -79,8 +79,8 @@ def _lock(ticket: Ticket) -> Ticket:
 
 
 def _require_participant(ticket: Ticket, person) -> None:
-    """Only the requester and IT staff write on a ticket; people affected by it only read it."""
-    if person is not None and not person.is_agent and person.pk != ticket.requester_id:
+    """Only the requester and IT staff write on a ticket (Ticket.may_be_written_on_by)."""
+    if person is not None and not ticket.may_be_written_on_by(person):
         raise PermissionDenied("Only the requester and IT staff write on a ticket.")
 
 
