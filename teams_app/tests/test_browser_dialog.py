@@ -1,6 +1,8 @@
 """The "Create ticket" dialog as Teams shows it: the tab's ticket form in a frame of a Teams page,
 signed in silently, started with the text of the Teams message the person chose."""
 
+import re
+
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
@@ -14,14 +16,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def go_to_after_redirect(page, url: str) -> None:
     """Send the tab's frame to ``url``. The browser also follows the redirect itself, outside the
-    test's routing, and lands on an error page; when that navigation overtakes this one, go again."""
-    for attempt in range(3):
+    test's routing: that navigation may overtake this one, landing on ``url`` too (then wait for it)
+    or on an error page (then go again)."""
+    for attempt in range(5):
         try:
             page.frame(name="tab").goto(url)
             return
         except PlaywrightError as error:
-            if "interrupted by another navigation" not in str(error) or attempt == 2:
+            overtaken = re.search(r'interrupted by another navigation to "([^"]+)"', str(error))
+            if overtaken is None or attempt == 4:
                 raise
+            if overtaken[1] == url:  # already on its way there
+                page.frame(name="tab").wait_for_load_state()
+                return
 
 
 def test_the_dialog_shows_the_ticket_form_with_the_message_text(framed_tab, entra, employee, tree):  # noqa: F811
