@@ -17,6 +17,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import display_name
+from accounts.roles import NAME_FIELDS
 from tickets.markdown import render_markdown
 from tickets.models import ProblemSource, Team, Ticket, TicketEvent
 
@@ -49,7 +51,8 @@ def label_events(events: list) -> list:
 
     The events are TicketEvents or rows with the same fields and an ``actor_name`` (tickets.rows)."""
     user_ids = _ids(events, Kind.ASSIGNMENT) | _ids(events, Kind.AFFECTED)
-    users = get_user_model().objects.in_bulk(user_ids) if user_ids else {}
+    people = get_user_model().objects.filter(pk__in=user_ids).values_list(*NAME_FIELDS) if user_ids else ()
+    names = {pk: display_name(first, last, username) for pk, username, first, last in people}
     source_ids = _ids(events, Kind.PROBLEM_SOURCE) | _ids(events, Kind.CREATED)
     sources, teams = _sources_and_teams(source_ids, _ids(events, Kind.TEAM))
 
@@ -63,8 +66,7 @@ def label_events(events: list) -> list:
         if kind in (Kind.ASSIGNMENT, Kind.AFFECTED):
             if not value:
                 return _("nobody")
-            user = users.get(int(value))
-            return user.display_name if user else _("a deleted user")
+            return names.get(int(value)) or _("a deleted user")
         if kind in (Kind.PROBLEM_SOURCE, Kind.CREATED):
             source = sources.get(int(value)) if value.isdigit() else None
             return source.name if source else ""
