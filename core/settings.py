@@ -83,6 +83,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take SQLite's write lock up front, so concurrent writers queue up
     # instead of failing with "database is locked" halfway through a transaction.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No parallel query plans: requests run side by side, and a query that spreads over several
+    # cores takes them from the other requests. At 1,000,000 tickets PostgreSQL chose a parallel
+    # plan for an employee's dashboard history, which then ran at a quarter of the throughput of
+    # its plain plan under load (bench/README.md, session 5). DATABASE_PARALLEL_WORKERS allows it.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _parallel = env_int("DATABASE_PARALLEL_WORKERS", 0)
+    _options["options"] = f"{_options.get('options', '')} -c max_parallel_workers_per_gather={_parallel}".strip()
 
 _redis_url = env_str("REDIS_URL", "")
 # The cache holds sessions (read through it softly: core/sessions.py); short timeouts keep a Redis that

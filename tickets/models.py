@@ -296,6 +296,13 @@ class Ticket(models.Model):
             ),
             # The list's default order with its tie-breaker: deep pages skip rows in this index alone.
             models.Index(fields=["-created_at", "-id"], name="ticket_created_id"),
+            # An agent's tickets in a problem-source subtree: the list's status counts and its page of
+            # ids for "responsible + subtree" are read from this index alone, node by node.
+            models.Index(
+                fields=["assignee", "problem_source"],
+                include=["status", "created_at", "id"],
+                name="ticket_assignee_source",
+            ),
             # The running service-level clocks: "due next", "breached", "due within 2 hours", the warning jobs.
             models.Index(fields=["sla_due_at", "id"], name="ticket_sla_due", condition=Q(sla_due_at__isnull=False)),
             models.Index(

@@ -183,7 +183,7 @@ def _status_counts(user, form: TicketFilterForm) -> dict[str, int] | None:
         # The statuses of the first matches, counted here: no second visit to each matching row.
         statuses = list(tickets.values_list("status", flat=True)[: SEARCH_COUNT_LIMIT + 1])
         return None if len(statuses) > SEARCH_COUNT_LIMIT else dict(Counter(statuses))
-    return dict(tickets.values_list("status").annotate(n=Count("pk")))
+    return dict(tickets.values_list("status").annotate(n=Count("*")))  # "*": counted from an index alone
 
 
 def _list_total(form: TicketFilterForm, tickets: QuerySet, counts: dict[str, int] | None) -> int:
