@@ -86,7 +86,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No parallel query plans: requests run side by side, and a query that spreads over several
     # cores takes them from the other requests. At 1,000,000 tickets PostgreSQL chose a parallel
-    # plan for an employee's dashboard history, which then ran at a quarter of the throughput of
+    # plan for an employee's dashboard history, which then ran at a fifth of the throughput of
     # its plain plan under load (bench/README.md, session 5). DATABASE_PARALLEL_WORKERS allows it.
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _parallel = env_int("DATABASE_PARALLEL_WORKERS", 0)

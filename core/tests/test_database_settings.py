@@ -1,5 +1,5 @@
 """How the web connects to PostgreSQL: no parallel query plans unless configured (bench/README.md,
-session 5: a parallel plan for the employee dashboard's history cost a quarter of its throughput)."""
+session 5: a parallel plan for the employee dashboard's history cut its throughput to a fifth)."""
 
 import json
 import os
