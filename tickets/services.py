@@ -192,20 +192,25 @@ def ticket_update(
     ticket = _lock(ticket)
     now = timezone.now()
     events = []
+    targets_changed = False  # the service level's due times are computed once, after every change
     if status is not None and status != ticket.status:
         events.append(_event(ticket, actor, Kind.STATUS, old=ticket.status, new=status, at=now))
         _set_status(ticket, status, now)
     if priority is not None and priority != ticket.priority:
         events.append(_event(ticket, actor, Kind.PRIORITY, old=ticket.priority, new=priority, at=now))
         ticket.priority = priority
-        sla.recompute(ticket)
+        targets_changed = True
     if problem_source is not None and problem_source.pk != ticket.problem_source_id:
         events.append(
             _event(ticket, actor, Kind.PROBLEM_SOURCE, old=ticket.problem_source_id, new=problem_source.pk, at=now)
         )
         ticket.problem_source = problem_source
         if problem_source.effective_sla_policy_id != ticket.sla_policy_id:
-            sla.policy_changed(ticket, sla.policy_for_source(problem_source))
+            # Another policy: the same clock (its stopped time kept), new targets.
+            ticket.sla_policy = sla.policy_for_source(problem_source)
+            targets_changed = True
+    if targets_changed:
+        sla.recompute(ticket)
     if due_date is not _UNSET and due_date != ticket.due_date:
         old = ticket.due_date.isoformat() if ticket.due_date else ""
         new = due_date.isoformat() if due_date else ""

@@ -170,12 +170,6 @@ def first_response_given(ticket: Ticket) -> bool:
     return before != (ticket.sla_due_at, ticket.sla_warning_at)
 
 
-def policy_changed(ticket: Ticket, policy: SlaPolicy | None) -> None:
-    """The ticket moved to a node under another policy: same clock (stopped time kept), new targets."""
-    ticket.sla_policy = policy
-    recompute(ticket)
-
-
 def time_left(ticket: Ticket, *, now=None) -> timedelta | None:
     """Business time left until ``sla_due_at`` (negative: overdue); while the clock stands still, the
     time that was left when it stopped. None without a pending target. No query (policy loaded)."""

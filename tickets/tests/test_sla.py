@@ -107,6 +107,22 @@ def test_raising_the_priority_moves_the_due_times_forward(covered, employee, age
     assert ticket.resolution_due_at == berlin(2026, 3, 2, 17, 0)
 
 
+def test_a_move_under_a_policy_with_a_new_priority_computes_the_due_times_once(
+    covered, policy, employee, agent, monkeypatch
+):
+    ticket = file(employee, covered["software"], at=berlin(2026, 3, 2, 9, 0))
+    assert ticket.sla_policy is None
+    computed = []
+    monkeypatch.setattr(sla, "recompute", lambda ticket, real=sla.recompute: computed.append(real(ticket)))
+    with time_machine.travel(berlin(2026, 3, 2, 9, 30), tick=False):
+        services.ticket_update(ticket=ticket, actor=agent, problem_source=covered["paper_jam"], priority=Priority.HIGH)
+    assert len(computed) == 1
+    ticket = fresh(ticket)
+    assert ticket.sla_policy == policy
+    assert ticket.first_response_due_at == berlin(2026, 3, 2, 10, 0)  # the new policy's targets for "high"
+    assert ticket.resolution_due_at == berlin(2026, 3, 2, 17, 0)
+
+
 def test_moving_a_ticket_to_a_node_without_policy_removes_its_clock(covered, employee, agent):
     ticket = file(employee, covered["paper_jam"], at=berlin(2026, 3, 2, 9, 0))
     services.ticket_update(ticket=ticket, actor=agent, problem_source=covered["software"])
