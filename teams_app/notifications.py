@@ -163,22 +163,7 @@ def notify(events: Iterable[TicketEvent], *, ticket: Ticket | None = None) -> li
                 status_heard.add(person.pk)
             wanted.append((audience, person))
 
-    person_ids = {person.pk for _audience, person in wanted}
-    with_teams = teams_user_ids(person_ids)
-    choices = {
-        (preference.user_id, preference.kind): preference.channel
-        for preference in NotificationPreference.objects.filter(user_id__in=person_ids)
-    }
-
-    in_bot_chat = bot_chat_user_ids(with_teams)
-
-    rows: list[Notification] = []
-    for audience, person in wanted:
-        has_teams = person.pk in with_teams
-        choice = choices.get((person.pk, audience.kind), default_ways(has_teams=has_teams))
-        in_chat = person.pk in in_bot_chat
-        for channel in channels(choice, has_teams=has_teams, has_email=bool(person.email), in_chat=in_chat):
-            rows.append(_row(audience.event, audience.kind, channel, person))
+    rows = person_rows([(audience.event, audience.kind, person) for audience, person in wanted])
     if settings.TEAMS_WEBHOOK_URL:
         for event in events:
             if event.kind == Kind.CREATED:
@@ -197,6 +182,30 @@ def notify(events: Iterable[TicketEvent], *, ticket: Ticket | None = None) -> li
     rows = Notification.objects.bulk_create([row for row in rows if row.dedupe_key not in existing])
     if rows:
         deliver_notifications([row.pk for row in rows])
+    return rows
+
+
+def person_rows(wanted: list[tuple[TicketEvent, str, object]]) -> list[Notification]:
+    """The rows for (event, kind, person) triples, each person's choice for the kind resolved to
+    channels (Teams only for Microsoft accounts, a chat card where the bot can reach them); the same
+    three queries however many people and events. Used by ``notify`` and, for many tickets at once,
+    by ``teams_app.sla_notifications``."""
+    person_ids = {person.pk for _event, _kind, person in wanted}
+    with_teams = teams_user_ids(person_ids)
+    choices = {
+        (user_id, kind): channel
+        for user_id, kind, channel in NotificationPreference.objects.filter(user_id__in=person_ids).values_list(
+            "user_id", "kind", "channel"
+        )
+    }
+    in_bot_chat = bot_chat_user_ids(with_teams)
+    rows = []
+    for event, kind, person in wanted:
+        has_teams = person.pk in with_teams
+        choice = choices.get((person.pk, kind), default_ways(has_teams=has_teams))
+        in_chat = person.pk in in_bot_chat
+        for channel in channels(choice, has_teams=has_teams, has_email=bool(person.email), in_chat=in_chat):
+            rows.append(_row(event, kind, channel, person))
     return rows
 
 
