@@ -187,7 +187,7 @@ def notify(events: Iterable[TicketEvent], *, ticket: Ticket | None = None) -> li
 
 def person_rows(wanted: list[tuple[TicketEvent, str, object]]) -> list[Notification]:
     """The rows for (event, kind, person) triples, each person's choice for the kind resolved to
-    channels (Teams only for Microsoft accounts, a chat card where the bot can reach them); the same
+    channels (Teams only for Microsoft accounts, a chat card where the bot can reach them); at most
     three queries however many people and events. Used by ``notify`` and, for many tickets at once,
     by ``teams_app.sla_notifications``."""
     person_ids = {person.pk for _event, _kind, person in wanted}
